@@ -1,0 +1,3 @@
+/* addr.c - stub, being written */
+#include "config.h"
+#include "addr.h"

@@ -1,0 +1,3 @@
+#ifndef OUTBOX_cmd_H
+#define OUTBOX_cmd_H
+#endif

@@ -1,0 +1,3 @@
+/* conf.c - stub, being written */
+#include "config.h"
+#include "conf.h"

@@ -1,0 +1,3 @@
+/* conn.c - stub, being written */
+#include "config.h"
+#include "conn.h"

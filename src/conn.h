@@ -1,0 +1,3 @@
+#ifndef OUTBOX_conn_H
+#define OUTBOX_conn_H
+#endif

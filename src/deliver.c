@@ -1,0 +1,3 @@
+/* deliver.c - stub, being written */
+#include "config.h"
+#include "deliver.h"

@@ -1,0 +1,3 @@
+#ifndef OUTBOX_deliver_H
+#define OUTBOX_deliver_H
+#endif

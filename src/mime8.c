@@ -1,0 +1,3 @@
+/* mime8.c - stub, being written */
+#include "config.h"
+#include "mime8.h"

@@ -1,0 +1,3 @@
+/* msg.c - stub, being written */
+#include "config.h"
+#include "msg.h"

@@ -1,0 +1,3 @@
+/* queue.c - stub, being written */
+#include "config.h"
+#include "queue.h"

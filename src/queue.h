@@ -1,0 +1,140 @@
+/* queue.h - the durable queue on LMDB; the only module using mdb_*.
+ *
+ * One LMDB environment in queue_dir is the only state shared between
+ * processes.  Every write is a transaction; a reader never sees half a
+ * message.  Layout and invariants are documented at the top of queue.c.
+ *
+ * Open the queue after any fork(), once per process; an environment never
+ * crosses fork().  Failures fill an ob_err: OB_TEMP (map full at
+ * queue_max_size, disk full, read-only, busy) or OB_PERM, with a sysexits
+ * hint for the command line.
+ */
+#ifndef OUTBOX_QUEUE_H
+#define OUTBOX_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define QUEUE_ID_LEN	13	/* Crockford base32 of a 64-bit id */
+
+/* Recipient states */
+#define QR_PENDING	0
+#define QR_DELIVERED	1
+#define QR_FAILED	2
+
+/* Message flags */
+#define QM_8BIT		0x01	/* some octet over 127 */
+#define QM_8BITHDR	0x02	/* ... in the header section (can't convert) */
+#define QM_HELD		0x04	/* never attempted until released */
+#define QM_BOUNCE	0x08	/* a DSN we made (null sender) */
+
+struct queue;
+
+struct queue_rcpt {
+	char	*addr;
+	int	 state;		/* QR_* */
+	uint32_t attempts;
+	int64_t	 next_attempt;	/* ms since epoch; 0 = now */
+	int64_t	 last_attempt;	/* 0 = never */
+	char	*last_result;	/* "451 4.3.0 text" or our reason; NULL = none */
+};
+
+struct queue_msg {
+	uint64_t id;
+	char	 idstr[QUEUE_ID_LEN + 1];
+	char	*sender;	/* "" = null sender */
+	int64_t	 arrival;	/* ms since epoch */
+	uint64_t size;		/* canonical octets */
+	unsigned flags;		/* QM_* */
+	uint32_t nchunks;	/* body chunks 0..nchunks-1 */
+	int64_t	 due;		/* its key in the due index; 0 = not in it */
+	int64_t	 last_attempt;	/* ms; 0 = never */
+	int64_t	 lease_until;	/* ms; 0 = not leased */
+	pid_t	 lease_pid;
+	size_t	 nrcpt;
+	struct queue_rcpt *rcpt;
+};
+
+/* queue_open: open (creating files if needed) the environment in DIR.
+ * MAX_SIZE caps the map: it starts smaller and grows on MDB_MAP_FULL.
+ * DIR missing: OB_PERM/EX_CANTCREAT.  Not writable: OB_TEMP/EX_TEMPFAIL.
+ * Unknown schema version: OB_PERM/EX_CONFIG. */
+int	queue_open(struct queue **qp, const char *dir, uint64_t max_size,
+	    struct ob_err *err);
+void	queue_close(struct queue *q);			/* NULL is fine */
+
+/* queue_id_str / queue_id_parse: the printable form. */
+void	queue_id_str(uint64_t id, char out[QUEUE_ID_LEN + 1]);
+int	queue_id_parse(const char *s, uint64_t *id);
+
+/* ---- submission ------------------------------------------------------ *
+ * queue_sub_begin picks an id (no transaction needed).  queue_sub_write
+ * buffers body bytes and, past 1 MiB, writes full chunks in unsynced
+ * transactions under the id, invisible until published.  queue_sub_commit
+ * writes the rest, the message record, the recipients and the due entry
+ * in one transaction, and returns only after it is synced to disk.  On any
+ * failure, or with queue_sub_abort, chunks already written are removed;
+ * chunks of a crashed submitter are removed by queue_gc. */
+struct queue_sub;
+int	queue_sub_begin(struct queue *q, struct queue_sub **sp,
+	    struct ob_err *err);
+const char *queue_sub_id(const struct queue_sub *s);	/* borrowed */
+int	queue_sub_write(struct queue_sub *s, const void *p, size_t n,
+	    struct ob_err *err);
+int	queue_sub_commit(struct queue_sub *s, const char *sender,
+	    const char *const *rcpt, size_t nrcpt, unsigned flags,
+	    int64_t now, struct ob_err *err);
+/* queue_sub_free: abort if not committed, and free. */
+void	queue_sub_free(struct queue_sub *s);
+
+/* ---- delivery -------------------------------------------------------- *
+ * queue_claim: lease up to MAX messages that are due (due <= NOW, or any
+ * with ALL), not held, not leased by a live process, and not attempted at
+ * or after NOT_SINCE (so one run tries each message once).  The lease
+ * lasts LEASE_MS; their ids go to IDS.  One write transaction. */
+int	queue_claim(struct queue *q, int64_t now, int all, int64_t not_since,
+	    int64_t lease_ms, uint64_t *ids, size_t max, size_t *n,
+	    struct ob_err *err);
+/* queue_load: the message and all its recipients (fresh, caller frees with
+ * queue_msg_free).  1 = loaded, 0 = no such message, -1 = error. */
+int	queue_load(struct queue *q, uint64_t id, struct queue_msg **mp,
+	    struct ob_err *err);
+void	queue_msg_free(struct queue_msg *m);		/* NULL is fine */
+/* queue_body_chunk: copy chunk I of message ID into OUT (cleared first).
+ * A short read transaction each call: none stays open across network
+ * I/O, and the pages read are released from our RSS.  1 = chunk, 0 = no
+ * such chunk, -1 = error. */
+int	queue_body_chunk(struct queue *q, uint64_t id, uint32_t i,
+	    struct buf *out, struct ob_err *err);
+/* queue_update: store the recipients' states of the N messages (their
+ * attempts, next_attempt, last_attempt, last_result as the caller set
+ * them), release their leases, and put each back in the due index at its
+ * earliest pending next_attempt.  A message with no pending recipient left
+ * is removed.  One synced transaction for all N. */
+int	queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
+	    int64_t now, struct ob_err *err);
+/* queue_release: drop our leases on IDS without an attempt (shutdown). */
+int	queue_release(struct queue *q, const uint64_t *ids, size_t n,
+	    struct ob_err *err);
+
+/* ---- administration -------------------------------------------------- */
+/* queue_foreach: call FN for each message in id order, within one read
+ * transaction (FN must not call back into the queue).  FN returns
+ * non-zero to stop. */
+int	queue_foreach(struct queue *q,
+	    int (*fn)(const struct queue_msg *m, void *arg), void *arg,
+	    struct ob_err *err);
+/* queue_gc: remove body chunks of submissions that never published and
+ * whose process is gone, and free leases of dead processes (due now).
+ * Returns how many items were cleaned, or -1. */
+int	queue_gc(struct queue *q, int64_t now, struct ob_err *err);
+
+struct queue_stat {
+	uint64_t map_size, map_used, messages;
+};
+int	queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err);
+
+#endif

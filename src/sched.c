@@ -1,0 +1,3 @@
+/* sched.c - stub, being written */
+#include "config.h"
+#include "sched.h"

@@ -1,0 +1,3 @@
+#ifndef OUTBOX_sched_H
+#define OUTBOX_sched_H
+#endif

@@ -1,0 +1,3 @@
+/* smtpc.c - stub, being written */
+#include "config.h"
+#include "smtpc.h"

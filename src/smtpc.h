@@ -1,0 +1,122 @@
+/* smtpc.h - SMTP client engine: explicit states, no I/O inside.
+ *
+ * The engine produces bytes to send (smtpc_output) and consumes reply
+ * lines (smtpc_input); the caller (deliver.c) owns the socket and all
+ * waiting.  One engine is one connection and carries any number of
+ * transactions: MAIL/RCPT/DATA, pipelined when the server offers
+ * PIPELINING (RFC 2920), RSET only after a transaction that did not end
+ * with the final dot's reply.  Results are per recipient.
+ *
+ * Driver loop (see deliver.c):
+ *   for (;;) {
+ *     send and clear smtpc_output() when it is non-empty (while streaming
+ *       a body, only once it holds 64 KiB or more: the last body bytes and
+ *       the final "." then leave in one write);
+ *     switch (smtpc_want(c)) {
+ *     case SMTPC_WANT_READ:  read one line, smtpc_input(c, line, len);
+ *                            wait at most smtpc_timeout_ms(c)
+ *     case SMTPC_WANT_TXN:   smtpc_start(c, txn) or smtpc_quit(c)
+ *     case SMTPC_WANT_BODY:  smtpc_body(c, chunk, n) ...; smtpc_body_end(c)
+ *     case SMTPC_DONE / SMTPC_FAILED: close.
+ *   } }
+ * A read error, EOF or timeout is reported with smtpc_lost(), which ends
+ * the session and gives every unfinished recipient a temporary result.
+ */
+#ifndef OUTBOX_SMTPC_H
+#define OUTBOX_SMTPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtp_reply.h"
+#include "util.h"
+
+struct smtpc_conf {
+	const char	*helo_name;
+	int64_t		 greeting_timeout;	/* ms, RFC 5321 4.5.3.2.1 */
+	int64_t		 command_timeout;	/* ms, EHLO/MAIL/RCPT/DATA/RSET/QUIT */
+	int64_t		 data_timeout;		/* ms, the reply to the final dot */
+	int		 no_pipelining;		/* 1: never pipeline */
+};
+
+/* One transaction.  The caller owns it and everything it points to, and
+ * keeps it alive until smtpc_want() returns to SMTPC_WANT_TXN, SMTPC_DONE
+ * or SMTPC_FAILED.  The engine fills the result fields. */
+struct smtpc_txn {
+	const char		*sender;	/* "" = null sender (MAIL FROM:<>) */
+	const char *const	*rcpt;		/* addresses without brackets */
+	size_t			 nrcpt;
+	uint64_t		 size;		/* canonical size in octets */
+	int			 eightbit;	/* the message has 8-bit octets */
+	int			 convert;	/* set by the caller when eightbit and
+						 * the server lacks 8BITMIME: the
+						 * body goes through mime8 */
+	/* results */
+	struct smtp_reply	*rcpt_result;	/* NRCPT entries, caller-allocated */
+	int			 done;		/* every rcpt_result is final */
+};
+
+enum smtpc_want {
+	SMTPC_WANT_READ,	/* waiting for a reply line */
+	SMTPC_WANT_TXN,		/* idle: smtpc_start() or smtpc_quit() */
+	SMTPC_WANT_BODY,	/* 354 received: stream the body */
+	SMTPC_DONE,		/* QUIT sent and answered (or not needed) */
+	SMTPC_FAILED,		/* session unusable; see smtpc_error() */
+};
+
+/* Extensions seen in the EHLO reply. */
+#define SMTPC_EXT_PIPELINING	0x01
+#define SMTPC_EXT_8BITMIME	0x02
+#define SMTPC_EXT_SIZE		0x04
+#define SMTPC_EXT_STARTTLS	0x08
+#define SMTPC_EXT_AUTH		0x10
+#define SMTPC_EXT_ENHANCED	0x20
+#define SMTPC_EXT_SMTPUTF8	0x40
+#define SMTPC_EXT_DSN		0x80
+
+/* smtpc_new: a session that starts by waiting for the greeting.  CONF is
+ * copied (its strings must outlive the engine). */
+struct smtpc *smtpc_new(const struct smtpc_conf *conf);
+void	smtpc_free(struct smtpc *c);			/* NULL is fine */
+
+enum smtpc_want smtpc_want(const struct smtpc *c);
+/* smtpc_output: bytes to send now.  The caller sends them and clears the
+ * buffer (buf_clear) or consumes what it sent (buf_consume). */
+struct buf *smtpc_output(struct smtpc *c);
+/* smtpc_timeout_ms: the limit for the wait the engine is in now. */
+int64_t	smtpc_timeout_ms(const struct smtpc *c);
+
+/* smtpc_input: one reply line without CRLF.  0, or -1 when the session
+ * failed (malformed reply, 421, greeting or EHLO/HELO refused): then
+ * smtpc_want() is SMTPC_FAILED and unfinished recipients have results. */
+int	smtpc_input(struct smtpc *c, const char *line, size_t len);
+/* smtpc_lost: the connection broke or a wait timed out; WHY is for logs
+ * and results ("timeout waiting for the reply to DATA").  Unfinished
+ * recipients get a local 4.4.2 result (451). */
+void	smtpc_lost(struct smtpc *c, const char *why);
+
+/* smtpc_start: begin transaction T (only in SMTPC_WANT_TXN).  A message
+ * larger than the server's SIZE limit is refused here without a command
+ * being sent (local 552 5.3.4 for every recipient, T->done set, and the
+ * engine stays in SMTPC_WANT_TXN). */
+void	smtpc_start(struct smtpc *c, struct smtpc_txn *t);
+/* smtpc_body: the next body bytes in canonical form (any split).  Dots
+ * are stuffed here (RFC 5321 4.5.2) and, with T->convert, the text goes
+ * through mime8 first.  0, or -1 (conversion failed: the caller should
+ * drop the connection; the recipients have permanent results). */
+int	smtpc_body(struct smtpc *c, const void *data, size_t n);
+/* smtpc_body_end: adds CRLF if the body did not end with one, and the
+ * terminating ".".  Then the engine waits for the reply. */
+int	smtpc_body_end(struct smtpc *c);
+/* smtpc_quit: send QUIT (in SMTPC_WANT_TXN). */
+void	smtpc_quit(struct smtpc *c);
+
+unsigned smtpc_extensions(const struct smtpc *c);	/* SMTPC_EXT_* */
+uint64_t smtpc_size_limit(const struct smtpc *c);	/* 0 = none given */
+/* smtpc_error: why the session failed: the server's reply (e.g. the 421
+ * greeting) or a local one (protocol error).  Borrowed. */
+const struct smtp_reply *smtpc_error(const struct smtpc *c);
+/* smtpc_state_name: current state, for traces ("RCPT"). */
+const char *smtpc_state_name(const struct smtpc *c);
+
+#endif

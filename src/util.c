@@ -1,0 +1,381 @@
+/* util.c - errors, allocation, bounded buffers, time and strict parsers.
+ *
+ * Leaf module.  The buffer type is the only growable buffer in outbox; its
+ * max is a hard limit for anything filled from outside input.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+int
+ob_err_set(struct ob_err *err, int kind, int ex, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	err->kind = kind;
+	err->ex = ex;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static _Noreturn void
+oom(size_t n)
+{
+	die(EX_TEMPFAIL, "out of memory allocating %zu bytes", n);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		oom(n);
+	return q;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		oom(SIZE_MAX);
+	return xrealloc(p, n * size);
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		panic("xasprintf: bad format %s", fmt);
+	p = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+int
+ob_snprintf(char *dst, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= n)
+		return -1;
+	return r;
+}
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->max = max;
+}
+
+static int
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t max = b->max ? b->max : SIZE_MAX / 2;
+	size_t need, cap;
+
+	if (extra > max || b->len > max - extra)
+		return -1;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 4 ? need : cap * 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+	return 0;
+}
+
+int
+buf_add(struct buf *b, const void *d, size_t n)
+{
+	if (buf_reserve(b, n) == -1)
+		return -1;
+	if (n)
+		memcpy(b->p + b->len, d, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int
+buf_addc(struct buf *b, int c)
+{
+	char ch = (char)c;
+
+	return buf_add(b, &ch, 1);
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void
+buf_clear(struct buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_clear(b);
+		return;
+	}
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+int64_t
+ob_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+ob_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Split "123x" into number and a one-letter suffix. */
+static int
+parse_suffixed(const char *s, uint64_t *num, char *suffix)
+{
+	char tmp[32];
+	size_t n = strlen(s);
+
+	*suffix = '\0';
+	if (n == 0 || n >= sizeof tmp)
+		return -1;
+	memcpy(tmp, s, n + 1);
+	if (!isdigit((unsigned char)tmp[n - 1])) {
+		*suffix = (char)tolower((unsigned char)tmp[n - 1]);
+		tmp[n - 1] = '\0';
+	}
+	return parse_u64(tmp, num);
+}
+
+int
+parse_duration_ms(const char *s, int64_t *out)
+{
+	uint64_t v, mul;
+	char suf;
+
+	if (parse_suffixed(s, &v, &suf) == -1)
+		return -1;
+	switch (suf) {
+	case '\0':
+	case 's': mul = 1000; break;
+	case 'm': mul = 60 * 1000; break;
+	case 'h': mul = 3600 * 1000; break;
+	case 'd': mul = 86400 * 1000; break;
+	default: return -1;
+	}
+	if (v > (uint64_t)INT64_MAX / mul)
+		return -1;
+	*out = (int64_t)(v * mul);
+	return 0;
+}
+
+int
+parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v, mul;
+	char suf;
+
+	if (parse_suffixed(s, &v, &suf) == -1)
+		return -1;
+	switch (suf) {
+	case '\0': mul = 1; break;
+	case 'k': mul = 1024; break;
+	case 'm': mul = 1024 * 1024; break;
+	case 'g': mul = 1024 * 1024 * 1024; break;
+	default: return -1;
+	}
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+void
+fmt_rfc5322_date(char *dst, size_t n, int64_t t_ms)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+	long off;
+	char sign = '+';
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+	localtime_r(&t, &tm);
+	off = tm.tm_gmtoff / 60;
+	if (off < 0) {
+		sign = '-';
+		off = -off;
+	}
+	/* RFC 5322 3.3, with English names whatever the locale. */
+	snprintf(dst, n, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+	    wd[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, sign, off / 60, off % 60);
+}
+
+void
+fmt_iso_time(char *dst, size_t n, int64_t t_ms)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(dst, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+ob_strcasecmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+
+		if (ca != cb || ca == 0)
+			return ca - cb;
+	}
+}
+
+int
+ob_strncasecmp(const char *a, const char *b, size_t n)
+{
+	for (; n; n--, a++, b++) {
+		int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+
+		if (ca != cb || ca == 0)
+			return ca - cb;
+	}
+	return 0;
+}

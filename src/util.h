@@ -1,0 +1,80 @@
+/* util.h - errors, allocation, bounded buffers, time, strict number parsing.
+ *
+ * Everything here is leaf code: it calls nothing else in outbox except
+ * log.h (xmalloc's out-of-memory exit).
+ */
+#ifndef OUTBOX_UTIL_H
+#define OUTBOX_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error kinds: can a retry help? */
+#define OB_TEMP	1
+#define OB_PERM	2
+
+/* A recoverable error, filled by the callee, read by the caller.  text is
+ * one line, safe for logs and DSNs. */
+struct ob_err {
+	int	kind;		/* OB_TEMP or OB_PERM */
+	int	ex;		/* sysexits.h hint for CLI paths, 0 = none */
+	char	text[256];
+};
+
+/* ob_err_set: fill ERR (may be NULL); always returns -1 so callers can
+ * write "return ob_err_set(...)". */
+int	ob_err_set(struct ob_err *err, int kind, int ex, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+/* Allocation: on failure these log and exit EX_TEMPFAIL. */
+void	*xmalloc(size_t n);
+void	*xcalloc(size_t n, size_t size);
+void	*xrealloc(void *p, size_t n);
+void	*xreallocarray(void *p, size_t n, size_t size);
+char	*xstrdup(const char *s);
+char	*xstrndup(const char *s, size_t n);
+char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ob_snprintf: snprintf that returns -1 on truncation or error, else the
+ * length written. */
+int	ob_snprintf(char *dst, size_t n, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* A growable byte buffer with a hard maximum.  p is always NUL-terminated
+ * (the NUL is not counted in len).  Zero-initialised is valid (max 0 means
+ * SIZE_MAX/2). */
+struct buf {
+	char	*p;
+	size_t	 len, cap, max;
+};
+void	buf_init(struct buf *b, size_t max);
+int	buf_add(struct buf *b, const void *d, size_t n);	/* -1 past max */
+int	buf_addstr(struct buf *b, const char *s);
+int	buf_addc(struct buf *b, int c);
+int	buf_printf(struct buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	buf_clear(struct buf *b);		/* keeps memory */
+void	buf_consume(struct buf *b, size_t n);	/* drop n bytes from front */
+void	buf_free(struct buf *b);
+
+/* Time, in milliseconds.  ob_now_ms is wall-clock (for the queue);
+ * ob_mono_ms is monotonic (for deadlines). */
+int64_t	ob_now_ms(void);
+int64_t	ob_mono_ms(void);
+
+/* Strict parsers: no junk, no overflow, no sign.  0 or -1. */
+int	parse_u64(const char *s, uint64_t *out);
+int	parse_duration_ms(const char *s, int64_t *out);	/* 30s 5m 2h 5d, bare = s */
+int	parse_size(const char *s, uint64_t *out);	/* 10M 1G 512K, bare = bytes */
+
+/* fmt_time: RFC 5322 date-time of T (ms since epoch) in local time. */
+void	fmt_rfc5322_date(char *dst, size_t n, int64_t t_ms);
+/* fmt_iso: "2026-11-22T15:30:00Z" in UTC. */
+void	fmt_iso_time(char *dst, size_t n, int64_t t_ms);
+
+/* ascii helpers, independent of locale */
+int	ob_strcasecmp(const char *a, const char *b);
+int	ob_strncasecmp(const char *a, const char *b, size_t n);
+
+#endif
