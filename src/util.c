@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,14 @@
 
 #include "log.h"
 #include "util.h"
+
+/* tolower for ASCII only: the C library's depends on the locale (in a
+ * Latin-1 or Turkish locale it folds more than A-Z). */
+static int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
 
 int
 ob_err_set(struct ob_err *err, int kind, int ex, const char *fmt, ...)
@@ -241,19 +248,21 @@ ob_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-parse_u64(const char *s, uint64_t *out)
+/* The decimal number in S[0..N): digits only, at least one, no overflow. */
+static int
+parse_u64n(const char *s, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
+	size_t i;
 
-	if (s == NULL || *s == '\0')
+	if (n == 0)
 		return -1;
-	for (; *s; s++) {
+	for (i = 0; i < n; i++) {
 		unsigned d;
 
-		if (*s < '0' || *s > '9')
+		if (s[i] < '0' || s[i] > '9')
 			return -1;
-		d = (unsigned)(*s - '0');
+		d = (unsigned)(s[i] - '0');
 		if (v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
@@ -262,22 +271,28 @@ parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Split "123x" into number and a one-letter suffix. */
+int
+parse_u64(const char *s, uint64_t *out)
+{
+	if (s == NULL)
+		return -1;
+	return parse_u64n(s, strlen(s), out);
+}
+
+/* Split "123x" into number and a one-letter suffix (lowercased). */
 static int
 parse_suffixed(const char *s, uint64_t *num, char *suffix)
 {
-	char tmp[32];
-	size_t n = strlen(s);
+	size_t n;
 
 	*suffix = '\0';
-	if (n == 0 || n >= sizeof tmp)
+	if (s == NULL || (n = strlen(s)) == 0)
 		return -1;
-	memcpy(tmp, s, n + 1);
-	if (!isdigit((unsigned char)tmp[n - 1])) {
-		*suffix = (char)tolower((unsigned char)tmp[n - 1]);
-		tmp[n - 1] = '\0';
+	if (s[n - 1] < '0' || s[n - 1] > '9') {
+		*suffix = (char)ascii_lower((unsigned char)s[n - 1]);
+		n--;
 	}
-	return parse_u64(tmp, num);
+	return parse_u64n(s, n, num);
 }
 
 int
@@ -323,10 +338,21 @@ parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* T_MS in whole seconds, rounded down (also before 1970). */
+static time_t
+ms_to_time(int64_t t_ms)
+{
+	int64_t sec = t_ms / 1000;
+
+	if (t_ms % 1000 < 0)
+		sec--;
+	return (time_t)sec;
+}
+
 void
 fmt_rfc5322_date(char *dst, size_t n, int64_t t_ms)
 {
-	time_t t = (time_t)(t_ms / 1000);
+	time_t t = ms_to_time(t_ms);
 	struct tm tm;
 	long off;
 	char sign = '+';
@@ -335,7 +361,13 @@ fmt_rfc5322_date(char *dst, size_t n, int64_t t_ms)
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
 	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-	localtime_r(&t, &tm);
+	/* A time the C library cannot convert (the year overflows an int)
+	 * leaves tm unset: never index the name tables with it. */
+	if (localtime_r(&t, &tm) == NULL) {
+		if (n > 0)
+			dst[0] = '\0';
+		return;
+	}
 	off = tm.tm_gmtoff / 60;
 	if (off < 0) {
 		sign = '-';
@@ -350,18 +382,23 @@ fmt_rfc5322_date(char *dst, size_t n, int64_t t_ms)
 void
 fmt_iso_time(char *dst, size_t n, int64_t t_ms)
 {
-	time_t t = (time_t)(t_ms / 1000);
+	time_t t = ms_to_time(t_ms);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(dst, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (n == 0)
+		return;
+	/* strftime leaves DST undefined when it returns 0 (too small). */
+	if (gmtime_r(&t, &tm) == NULL
+	    || strftime(dst, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		dst[0] = '\0';
 }
 
 int
 ob_strcasecmp(const char *a, const char *b)
 {
 	for (;; a++, b++) {
-		int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+		int ca = ascii_lower((unsigned char)*a);
+		int cb = ascii_lower((unsigned char)*b);
 
 		if (ca != cb || ca == 0)
 			return ca - cb;
@@ -372,7 +409,8 @@ int
 ob_strncasecmp(const char *a, const char *b, size_t n)
 {
 	for (; n; n--, a++, b++) {
-		int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+		int ca = ascii_lower((unsigned char)*a);
+		int cb = ascii_lower((unsigned char)*b);
 
 		if (ca != cb || ca == 0)
 			return ca - cb;

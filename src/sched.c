@@ -1,3 +1,0 @@
-/* sched.c - stub, being written */
-#include "config.h"
-#include "sched.h"

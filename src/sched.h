@@ -1,3 +1,0 @@
-#ifndef OUTBOX_sched_H
-#define OUTBOX_sched_H
-#endif
