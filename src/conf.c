@@ -1,3 +1,957 @@
-/* conf.c - stub, being written */
+/* conf.c - the configuration file: "key value" lines into struct conf.
+ *
+ * Every key is one row of conf_keys[]: name, type, target field (offsetof),
+ * default (as text, parsed by the same code as the file), bounds, and an
+ * optional extra check.  conf_defaults, conf_load, conf_print and conf_free
+ * all walk that table, so a new key is a one-line change here plus its
+ * field in struct conf.
+ *
+ * Invariants: after conf_defaults every field holds a valid value; a value
+ * from the file replaces the field only when it is valid (bad values leave
+ * the previous one).  Paths are always absolute.  Durations are stored in
+ * milliseconds, sizes in bytes.
+ *
+ * Left to others: finding the file (cmd_conf.c), exiting with EX_CONFIG,
+ * checking that paths exist and acting on the values.
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "conf.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#ifndef HOST_NAME_MAX
+#define HOST_NAME_MAX 255
+#endif
+
+enum conf_type {
+	CT_STRING,	/* char *: rest of the line, spaces allowed */
+	CT_PATH,	/* char *: made absolute */
+	CT_BOOL,	/* int 0/1 */
+	CT_SIZE,	/* uint64_t bytes: 10M, 1G, 512K, bare bytes */
+	CT_DURATION,	/* int64_t ms: 30s, 5m, 2h, 5d, bare seconds */
+	CT_HOSTPORTS,	/* struct conf_relay * + a size_t count; adds up */
+	CT_ENUM		/* int, from a name table */
+};
+
+struct conf_enum {
+	const char *name;
+	int	 value;
+};
+
+/* A check on a value that parsed: NULL if fine, else the problem. */
+typedef const char *conf_check_fn(const char *v, char *why, size_t n);
+/* A default computed at run time into BUF; returns BUF. */
+typedef const char *conf_default_fn(char *buf, size_t n);
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	size_t	 off;		/* target field */
+	const char *def;	/* default in the file's syntax; NULL = none */
+	uint64_t min, max;	/* SIZE: bytes, DURATION: ms; max 0 = none */
+	const struct conf_enum *enums;	/* ENUM: names, NULL-terminated */
+	conf_check_fn *check;		/* STRING/PATH: extra validation */
+	conf_default_fn *defn;		/* computed default if def is NULL */
+	size_t	 count_off;	/* HOSTPORTS: the size_t count field */
+	int	 defport;	/* HOSTPORTS: port when none is given */
+};
+
+static conf_check_fn conf_check_helo;
+static conf_default_fn conf_default_helo;
+
+static const struct conf_enum conf_log_enums[] = {
+	{ "stderr", LOG_TO_STDERR },
+	{ "syslog", LOG_TO_SYSLOG },
+	{ NULL, 0 }
+};
+
+#define OFF(f)	offsetof(struct conf, f)
+#define KIB	((uint64_t)1024)
+#define MIB	(KIB * 1024)
+#define SEC	((uint64_t)1000)
+#define MIN	(SEC * 60)
+#define HOUR	(MIN * 60)
+#define DAY	(HOUR * 24)
+
+/* One row per key; designated initializers leave the other fields 0. */
+#define K_STRING(n, f, d, chk, dfn)	{ .name = n, .type = CT_STRING, \
+	.off = OFF(f), .def = d, .check = chk, .defn = dfn }
+#define K_PATH(n, f, d)		{ .name = n, .type = CT_PATH, \
+	.off = OFF(f), .def = d }
+#define K_BOOL(n, f, d)		{ .name = n, .type = CT_BOOL, \
+	.off = OFF(f), .def = d }
+#define K_SIZE(n, f, d, lo, hi)	{ .name = n, .type = CT_SIZE, \
+	.off = OFF(f), .def = d, .min = lo, .max = hi }
+#define K_DUR(n, f, d, lo, hi)	{ .name = n, .type = CT_DURATION, \
+	.off = OFF(f), .def = d, .min = lo, .max = hi }
+#define K_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, .off = OFF(f), \
+	.def = d, .enums = e }
+#define K_HOSTPORTS(n, f, cnt, port)	{ .name = n, .type = CT_HOSTPORTS, \
+	.off = OFF(f), .count_off = OFF(cnt), .defport = port }
+
+/* Timeouts are capped at a day so that every timeout fits an int of
+ * milliseconds (poll(2)).  RFC 5321 4.5.3.2 gives the defaults. */
+static const struct conf_key conf_keys[] = {
+	K_PATH("queue_dir", queue_dir, LOCALSTATEDIR "/spool/outbox"),
+	K_HOSTPORTS("relay", relays, nrelays, 25),
+	K_STRING("helo_name", helo_name, NULL, conf_check_helo,
+	    conf_default_helo),
+	K_ENUM("log", log_dest, "stderr", conf_log_enums),
+	K_SIZE("max_message_size", max_message_size, "50M", 0, 0),
+	K_PATH("aliases", aliases, NULL),
+	K_SIZE("queue_max_size", queue_max_size, "1G", MIB, 0),
+	K_DUR("connect_timeout", connect_timeout, "30s", SEC, DAY),
+	K_DUR("greeting_timeout", greeting_timeout, "5m", SEC, DAY),
+	K_DUR("command_timeout", command_timeout, "5m", SEC, DAY),
+	K_DUR("data_timeout", data_timeout, "10m", SEC, DAY),
+	K_DUR("retry_initial", retry_initial, "5m", SEC, 30 * DAY),
+	K_DUR("retry_max", retry_max, "1h", SEC, 30 * DAY),
+	K_DUR("queue_lifetime", queue_lifetime, "5d", SEC, 365 * DAY),
+};
+#define CONF_NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
+
+/* Pairs of durations that must not be in the wrong order: lo <= hi. */
+static const struct {
+	const char *lo, *hi;
+} conf_order[] = {
+	{ "retry_initial", "retry_max" },
+};
+
+/* Problem texts are built here: long enough for a quoted, capped value. */
+#define WHY_MAX	512
+#define QUOTE_MAX 64
+#define QUOTE_BUF (QUOTE_MAX * 4 + 8)	/* every byte may become \xNN */
+
+static const struct conf_key *conf_find(const char *name);
+static int conf_set(struct conf *c, const struct conf_key *k, const char *v,
+    const char *dir, char *why, size_t n);
+static int conf_hostport(const char *s, int defport, char **host, int *port,
+    char *why, size_t n);
+static int conf_hostname_ok(const char *s, int underscore);
+static const char *conf_quote(char *dst, size_t n, const char *v);
+static void conf_fmt_size(char *dst, size_t n, uint64_t v);
+static void conf_fmt_duration(char *dst, size_t n, int64_t ms);
+static void conf_check_order(struct conf *c, const char *path,
+    const int *lines, FILE *errs, int *nerr);
+
+#define FIELD(c, k, type)	((type *)(void *)((char *)(c) + (k)->off))
+#define CFIELD(c, k, type) \
+	((const type *)(const void *)((const char *)(c) + (k)->off))
+#define COUNT(c, k)	((size_t *)(void *)((char *)(c) + (k)->count_off))
+#define CCOUNT(c, k) \
+	((const size_t *)(const void *)((const char *)(c) + (k)->count_off))
+
+const char *
+conf_default_path(void)
+{
+	return SYSCONFDIR "/outbox.conf";
+}
+
+struct conf *
+conf_defaults(void)
+{
+	struct conf *c = xcalloc(1, sizeof *c);
+	char why[WHY_MAX], buf[HOST_NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		const char *def = k->def;
+
+		if (def == NULL && k->defn != NULL)
+			def = k->defn(buf, sizeof buf);
+		if (def == NULL)
+			continue;
+		if (conf_set(c, k, def, "/", why, sizeof why) == -1)
+			panic("conf: bad built-in default for %s: %s",
+			    k->name, why);
+	}
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i, j;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		switch (k->type) {
+		case CT_STRING:
+		case CT_PATH:
+			free(*FIELD(c, k, char *));
+			break;
+		case CT_HOSTPORTS: {
+			struct conf_relay *r =
+			    *FIELD(c, k, struct conf_relay *);
+			size_t nr = *COUNT(c, k);
+
+			for (j = 0; j < nr; j++)
+				free(r[j].host);
+			free(r);
+			break;
+		}
+		case CT_BOOL:
+		case CT_SIZE:
+		case CT_DURATION:
+		case CT_ENUM:
+			break;
+		default:
+			panic("conf_free: key %s has type %d", k->name,
+			    k->type);
+		}
+	}
+	free(c->path);
+	free(c);
+}
+
+static const struct conf_key *
+conf_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+static int
+conf_isspace(int ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f'
+	    || ch == '\v';
+}
+
+/* Does V hold only digits followed by at most one letter from SUFFIXES?
+ * Tells "too large" apart from "not a number" after a parser refused. */
+static int
+conf_numeric(const char *v, const char *suffixes)
+{
+	size_t i = 0;
+
+	while (v[i] >= '0' && v[i] <= '9')
+		i++;
+	if (i == 0)
+		return 0;
+	if (v[i] == '\0')
+		return 1;
+	return v[i + 1] == '\0' && strchr(suffixes, v[i]) != NULL;
+}
+
+/* Parse V as key K into C.  DIR is the config file's directory, for
+ * relative paths.  0, or -1 with the problem in WHY. */
+static int
+conf_set(struct conf *c, const struct conf_key *k, const char *v,
+    const char *dir, char *why, size_t n)
+{
+	char q[QUOTE_BUF], lim[32];
+	const char *p;
+	uint64_t sz;
+	int64_t ms;
+	int b;
+	size_t i;
+
+	switch (k->type) {
+	case CT_STRING:
+		if (k->check != NULL && k->check(v, why, n) != NULL)
+			return -1;
+		free(*FIELD(c, k, char *));
+		*FIELD(c, k, char *) = xstrdup(v);
+		return 0;
+	case CT_PATH:
+		for (p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				ob_snprintf(why, n, "control character in path"
+				    " %s", conf_quote(q, sizeof q, v));
+				return -1;
+			}
+		if (k->check != NULL && k->check(v, why, n) != NULL)
+			return -1;
+		free(*FIELD(c, k, char *));
+		if (v[0] == '/')
+			*FIELD(c, k, char *) = xstrdup(v);
+		else
+			*FIELD(c, k, char *) = xasprintf("%s%s%s", dir,
+			    dir[strlen(dir) - 1] == '/' ? "" : "/", v);
+		return 0;
+	case CT_BOOL:
+		if (conf_parse_bool(v, &b) == -1) {
+			ob_snprintf(why, n, "invalid value %s (use yes or no)",
+			    conf_quote(q, sizeof q, v));
+			return -1;
+		}
+		*FIELD(c, k, int) = b;
+		return 0;
+	case CT_SIZE:
+		if (parse_size(v, &sz) == -1) {
+			if (conf_numeric(v, "kKmMgG"))
+				ob_snprintf(why, n, "size %s is too large",
+				    conf_quote(q, sizeof q, v));
+			else
+				ob_snprintf(why, n, "invalid size %s (use a "
+				    "number of bytes or K, M, G: 512K, 10M, "
+				    "1G)", conf_quote(q, sizeof q, v));
+			return -1;
+		}
+		if (sz < k->min) {
+			conf_fmt_size(lim, sizeof lim, k->min);
+			ob_snprintf(why, n, "must be at least %s", lim);
+			return -1;
+		}
+		if (k->max != 0 && sz > k->max) {
+			conf_fmt_size(lim, sizeof lim, k->max);
+			ob_snprintf(why, n, "must be at most %s", lim);
+			return -1;
+		}
+		*FIELD(c, k, uint64_t) = sz;
+		return 0;
+	case CT_DURATION:
+		if (parse_duration_ms(v, &ms) == -1) {
+			if (conf_numeric(v, "sSmMhHdD"))
+				ob_snprintf(why, n, "duration %s is too large",
+				    conf_quote(q, sizeof q, v));
+			else
+				ob_snprintf(why, n, "invalid duration %s (use "
+				    "seconds or s, m, h, d: 30s, 5m, 2h, 5d)",
+				    conf_quote(q, sizeof q, v));
+			return -1;
+		}
+		if ((uint64_t)ms < k->min) {
+			conf_fmt_duration(lim, sizeof lim, (int64_t)k->min);
+			ob_snprintf(why, n, "must be at least %s", lim);
+			return -1;
+		}
+		if (k->max != 0 && (uint64_t)ms > k->max) {
+			conf_fmt_duration(lim, sizeof lim, (int64_t)k->max);
+			ob_snprintf(why, n, "must be at most %s", lim);
+			return -1;
+		}
+		*FIELD(c, k, int64_t) = ms;
+		return 0;
+	case CT_HOSTPORTS: {
+		struct conf_relay **arr = FIELD(c, k, struct conf_relay *);
+		size_t *cnt = COUNT(c, k);
+		char *host;
+		int port;
+
+		if (conf_hostport(v, k->defport, &host, &port, why, n) == -1)
+			return -1;
+		*arr = xreallocarray(*arr, *cnt + 1, sizeof **arr);
+		(*arr)[*cnt].host = host;
+		(*arr)[*cnt].port = port;
+		(*cnt)++;
+		return 0;
+	}
+	case CT_ENUM: {
+		struct buf names;
+
+		for (i = 0; k->enums[i].name != NULL; i++)
+			if (strcmp(k->enums[i].name, v) == 0) {
+				*FIELD(c, k, int) = k->enums[i].value;
+				return 0;
+			}
+		buf_init(&names, 0);
+		for (i = 0; k->enums[i].name != NULL; i++)
+			buf_printf(&names, "%s%s", i == 0 ? "" :
+			    k->enums[i + 1].name == NULL ? " or " : ", ",
+			    k->enums[i].name);
+		ob_snprintf(why, n, "invalid value %s (use %s)",
+		    conf_quote(q, sizeof q, v), names.p);
+		buf_free(&names);
+		return -1;
+	}
+	default:
+		panic("conf_set: key %s has type %d", k->name, k->type);
+	}
+}
+
+int
+conf_parse_bool(const char *s, int *out)
+{
+	static const struct conf_enum t[] = {
+		{ "yes", 1 }, { "true", 1 }, { "on", 1 },
+		{ "no", 0 }, { "false", 0 }, { "off", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strcmp(s, t[i].name) == 0) {
+			*out = t[i].value;
+			return 0;
+		}
+	return -1;
+}
+
+/* A host name: dot-separated labels of letters, digits and '-' (and '_'
+ * when UNDERSCORE: real DNS names have them, RFC 5321 4.1.2 host names do
+ * not), no empty label, labels up to 63 octets, 255 in all.  A trailing
+ * dot is refused: it would end up in EHLO. */
+static int
+conf_hostname_ok(const char *s, int underscore)
+{
+	size_t len = 0, label = 0;
+
+	for (; *s; s++, len++) {
+		char ch = *s;
+
+		if (ch == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+		    || (ch >= '0' && ch <= '9') || ch == '-'
+		    || (underscore && ch == '_')))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return len > 0 && len <= 255 && label > 0;
+}
+
+/* An IPv6 (or IPv4) address as written inside brackets, with an optional
+ * %zone for link-local addresses. */
+static int
+conf_addr_literal_ok(const char *s)
+{
+	unsigned char bin[16];
+	char tmp[INET6_ADDRSTRLEN + 1];
+	const char *pct = strchr(s, '%');
+	size_t len = pct ? (size_t)(pct - s) : strlen(s);
+
+	if (len == 0 || len >= sizeof tmp)
+		return 0;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (pct != NULL) {
+		const char *z = pct + 1;
+
+		if (*z == '\0' || strchr(tmp, ':') == NULL)
+			return 0;
+		for (; *z; z++)
+			if (!((*z >= 'a' && *z <= 'z')
+			    || (*z >= 'A' && *z <= 'Z')
+			    || (*z >= '0' && *z <= '9') || *z == '_'
+			    || *z == '-' || *z == '.'))
+				return 0;
+	}
+	return inet_pton(AF_INET6, tmp, bin) == 1
+	    || inet_pton(AF_INET, tmp, bin) == 1;
+}
+
+/* helo_name: a domain or an address literal, RFC 5321 4.1.1.1 (EHLO). */
+static const char *
+conf_check_helo(const char *v, char *why, size_t n)
+{
+	char q[QUOTE_BUF];
+	size_t len = strlen(v);
+
+	if (len > 2 && v[0] == '[' && v[len - 1] == ']') {
+		char tmp[INET6_ADDRSTRLEN + 8];
+		const char *a = v + 1;
+
+		/* RFC 5321 4.1.3: "[IPv6:...]" or "[a.b.c.d]". */
+		if (len - 2 >= sizeof tmp)
+			goto bad;
+		if (ob_strncasecmp(a, "IPv6:", 5) == 0) {
+			unsigned char bin[16];
+
+			memcpy(tmp, a + 5, len - 7);
+			tmp[len - 7] = '\0';
+			if (inet_pton(AF_INET6, tmp, bin) == 1)
+				return NULL;
+		} else {
+			unsigned char bin[4];
+
+			memcpy(tmp, a, len - 2);
+			tmp[len - 2] = '\0';
+			if (inet_pton(AF_INET, tmp, bin) == 1)
+				return NULL;
+		}
+		goto bad;
+	}
+	if (conf_hostname_ok(v, 0))
+		return NULL;
+bad:
+	ob_snprintf(why, n, "invalid host name %s (use a domain name or an "
+	    "address literal such as [192.0.2.1] or [IPv6:2001:db8::1])",
+	    conf_quote(q, sizeof q, v));
+	return why;
+}
+
+/* The host's name, as the kernel knows it (no DNS: this runs on every
+ * sendmail call).  "localhost" when that is unusable as a HELO name. */
+static const char *
+conf_default_helo(char *buf, size_t n)
+{
+	if (gethostname(buf, n) == -1)
+		buf[0] = '\0';
+	buf[n - 1] = '\0';
+	if (!conf_hostname_ok(buf, 0))
+		ob_snprintf(buf, n, "localhost");
+	return buf;
+}
+
+static int
+conf_hostport(const char *s, int defport, char **host, int *port,
+    char *why, size_t n)
+{
+	char q[QUOTE_BUF];
+	const char *h, *colon = NULL, *p;
+	size_t hlen;
+	uint64_t pv;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL) {
+			ob_snprintf(why, n, "missing ']' in %s",
+			    conf_quote(q, sizeof q, s));
+			return -1;
+		}
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		if (rb[1] == ':')
+			colon = rb + 1;
+		else if (rb[1] != '\0') {
+			ob_snprintf(why, n, "junk after ']' in %s (use "
+			    "[ADDRESS]:PORT)", conf_quote(q, sizeof q, s));
+			return -1;
+		}
+	} else {
+		h = s;
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			ob_snprintf(why, n, "IPv6 address %s must be in "
+			    "brackets: [ADDRESS] or [ADDRESS]:PORT",
+			    conf_quote(q, sizeof q, s));
+			return -1;
+		}
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	*port = defport;
+	if (colon != NULL) {
+		p = colon + 1;
+		if (parse_u64(p, &pv) == -1 || pv == 0 || pv > 65535) {
+			ob_snprintf(why, n, "invalid port %s (use 1 to 65535)",
+			    conf_quote(q, sizeof q, p));
+			return -1;
+		}
+		*port = (int)pv;
+	}
+	if (hlen == 0) {
+		ob_snprintf(why, n, "missing host name in %s",
+		    conf_quote(q, sizeof q, s));
+		return -1;
+	}
+	*host = xstrndup(h, hlen);
+	if (s[0] == '[' ? !conf_addr_literal_ok(*host)
+	    : !conf_hostname_ok(*host, 1)) {
+		ob_snprintf(why, n, "invalid %s %s", s[0] == '[' ?
+		    "address" : "host name", conf_quote(q, sizeof q, *host));
+		free(*host);
+		*host = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_parse_hostport(const char *s, int defport, char **host, int *port)
+{
+	char why[WHY_MAX];
+
+	return conf_hostport(s, defport, host, port, why, sizeof why);
+}
+
+/* Append V to B in double quotes, with \" \\ \xNN escapes, cut after MAX
+ * bytes of V with "...": messages must stay one line whatever the file
+ * held. */
+static void
+conf_quote_buf(struct buf *b, const char *v, size_t max)
+{
+	size_t i;
+
+	buf_addc(b, '"');
+	for (i = 0; v[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (i >= max) {
+			buf_addstr(b, "...");
+			break;
+		}
+		if (ch == '"' || ch == '\\')
+			buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_printf(b, "\\x%02x", ch);
+		else
+			buf_addc(b, ch);
+	}
+	buf_addc(b, '"');
+}
+
+/* conf_quote_buf into DST, QUOTE_MAX bytes of V at most. */
+static const char *
+conf_quote(char *dst, size_t n, const char *v)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	conf_quote_buf(&b, v, QUOTE_MAX);
+	if (ob_snprintf(dst, n, "%s", b.p) == -1 && n > 0)
+		dst[0] = '\0';
+	buf_free(&b);
+	return dst;
+}
+
+/* Largest unit that divides V exactly: 50M, 1G, 512K, 1000. */
+static void
+conf_fmt_size(char *dst, size_t n, uint64_t v)
+{
+	static const struct { uint64_t mul; char suf; } u[] = {
+		{ 1024 * 1024 * 1024, 'G' }, { 1024 * 1024, 'M' },
+		{ 1024, 'K' },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof u / sizeof u[0]; i++)
+		if (v != 0 && v % u[i].mul == 0) {
+			ob_snprintf(dst, n, "%llu%c",
+			    (unsigned long long)(v / u[i].mul), u[i].suf);
+			return;
+		}
+	ob_snprintf(dst, n, "%llu", (unsigned long long)v);
+}
+
+/* Largest unit that divides MS exactly: 5d, 2h, 5m, 30s.  Values from the
+ * file are whole seconds; anything else is shown in seconds, rounded up. */
+static void
+conf_fmt_duration(char *dst, size_t n, int64_t ms)
+{
+	static const struct { int64_t mul; char suf; } u[] = {
+		{ 86400 * 1000, 'd' }, { 3600 * 1000, 'h' }, { 60 * 1000, 'm' },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof u / sizeof u[0]; i++)
+		if (ms != 0 && ms % u[i].mul == 0) {
+			ob_snprintf(dst, n, "%lld%c",
+			    (long long)(ms / u[i].mul), u[i].suf);
+			return;
+		}
+	ob_snprintf(dst, n, "%llds", (long long)(ms / 1000 + (ms % 1000 != 0)));
+}
+
+/* Report one problem: "FILE:LINE: key: problem". */
+static void
+conf_error(FILE *errs, const char *path, int line, const char *key,
+    const char *why)
+{
+	if (errs == NULL)
+		return;
+	if (key != NULL)
+		fprintf(errs, "%s:%d: %s: %s\n", path, line, key, why);
+	else
+		fprintf(errs, "%s:%d: %s\n", path, line, why);
+}
+
+/* One line (NUL-terminated, no newline) of PATH.  Errors counted in NERR. */
+static void
+conf_line(struct conf *c, char *s, const char *path, int lineno,
+    const char *dir, int *lines, FILE *errs, int *nerr)
+{
+	char why[WHY_MAX], kq[QUOTE_BUF];
+	const struct conf_key *k;
+	char *key, *v, *e;
+	size_t i, len;
+
+	while (conf_isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == '#')
+		return;
+	/* A comment starts at a '#' that begins the line or follows white
+	 * space; "a#b" stays a value. */
+	for (e = s + 1; *e; e++)
+		if (*e == '#' && conf_isspace((unsigned char)e[-1])) {
+			*e = '\0';
+			break;
+		}
+	len = strlen(s);
+	while (len > 0 && conf_isspace((unsigned char)s[len - 1]))
+		s[--len] = '\0';
+	key = s;
+	for (v = s; *v && !conf_isspace((unsigned char)*v); v++)
+		;
+	if (*v != '\0') {
+		*v++ = '\0';
+		while (conf_isspace((unsigned char)*v))
+			v++;
+	}
+	k = conf_find(key);
+	if (k == NULL) {
+		/* Keys are plain words; quote anything else so the message
+		 * stays on one line. */
+		for (i = 0; key[i]; i++)
+			if ((unsigned char)key[i] <= 0x20
+			    || (unsigned char)key[i] >= 0x7f)
+				break;
+		if (key[i] != '\0' || i > QUOTE_MAX)
+			key = (char *)conf_quote(kq, sizeof kq, key);
+		conf_error(errs, path, lineno, key, "unknown key");
+		(*nerr)++;
+		return;
+	}
+	if (*v == '\0') {
+		conf_error(errs, path, lineno, k->name, "missing value");
+		(*nerr)++;
+		return;
+	}
+	if (conf_set(c, k, v, dir, why, sizeof why) == -1) {
+		conf_error(errs, path, lineno, k->name, why);
+		(*nerr)++;
+		return;
+	}
+	lines[k - conf_keys] = lineno;
+}
+
+/* The directory relative paths in PATH are taken from, absolute. */
+static char *
+conf_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *cwd;
+
+	if (slash == path)
+		return xstrdup("/");
+	if (path[0] == '/')
+		return xstrndup(path, (size_t)(slash - path));
+	cwd = getcwd(NULL, 0);
+	if (cwd == NULL)
+		cwd = xstrdup(".");	/* best effort: stays relative */
+	if (slash == NULL)
+		dir = xstrdup(cwd);
+	else
+		dir = xasprintf("%s%s%.*s", cwd,
+		    cwd[strlen(cwd) - 1] == '/' ? "" : "/",
+		    (int)(slash - path), path);
+	free(cwd);
+	return dir;
+}
+
+int
+conf_load(struct conf *c, const char *path, FILE *errs)
+{
+	char *line = xmalloc(CONF_LINE_MAX + 1);
+	char *dir = NULL;
+	int lines[CONF_NKEYS] = { 0 };
+	int fd, ch, lineno = 1, nerr = 0, toolong = 0, nul = 0;
+	size_t len = 0, total = 0;
+	FILE *fp = NULL;
+
+	free(c->path);
+	c->path = xstrdup(path);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1 || (fp = fdopen(fd, "r")) == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s: %s\n", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		nerr++;
+		goto done;
+	}
+	dir = conf_dir_of(path);
+	for (;;) {
+		ch = getc(fp);
+		if (ch == EOF && ferror(fp)) {
+			if (errs != NULL)
+				fprintf(errs, "%s: %s\n", path,
+				    strerror(errno));
+			nerr++;
+			break;
+		}
+		if (ch != EOF && ++total > CONF_FILE_MAX) {
+			if (errs != NULL)
+				fprintf(errs, "%s: file larger than %d bytes\n",
+				    path, CONF_FILE_MAX);
+			nerr++;
+			break;
+		}
+		if (ch == EOF || ch == '\n') {
+			if (ch == EOF && len == 0 && !toolong)
+				break;
+			if (toolong) {
+				char why[64];
+
+				ob_snprintf(why, sizeof why, "line longer than "
+				    "%d bytes", CONF_LINE_MAX);
+				conf_error(errs, path, lineno, NULL, why);
+				nerr++;
+			} else if (nul) {
+				conf_error(errs, path, lineno, NULL,
+				    "NUL byte in line");
+				nerr++;
+			} else {
+				line[len] = '\0';
+				conf_line(c, line, path, lineno, dir, lines,
+				    errs, &nerr);
+			}
+			if (ch == EOF)
+				break;
+			len = 0;
+			toolong = nul = 0;
+			lineno++;
+			continue;
+		}
+		if (ch == '\0')
+			nul = 1;
+		if (len < CONF_LINE_MAX)
+			line[len++] = (char)ch;
+		else
+			toolong = 1;
+	}
+	conf_check_order(c, path, lines, errs, &nerr);
+done:
+	if (fp != NULL)
+		fclose(fp);
+	free(dir);
+	free(line);
+	return nerr;
+}
+
+/* Cross-key checks, reported at the line that set the later of the two
+ * keys (the defaults are consistent, so one of them was set). */
+static void
+conf_check_order(struct conf *c, const char *path, const int *lines,
+    FILE *errs, int *nerr)
+{
+	char why[WHY_MAX], a[32], b[32];
+	const struct conf_key *lo, *hi;
+	int64_t vlo, vhi;
+	size_t i;
+
+	for (i = 0; i < sizeof conf_order / sizeof conf_order[0]; i++) {
+		lo = conf_find(conf_order[i].lo);
+		hi = conf_find(conf_order[i].hi);
+		if (lo == NULL || hi == NULL)
+			panic("conf: bad order table entry %zu", i);
+		vlo = *FIELD(c, lo, int64_t);
+		vhi = *FIELD(c, hi, int64_t);
+		if (vlo <= vhi)
+			continue;
+		conf_fmt_duration(a, sizeof a, vlo);
+		conf_fmt_duration(b, sizeof b, vhi);
+		if (lines[lo - conf_keys] > lines[hi - conf_keys]) {
+			ob_snprintf(why, sizeof why, "%s is more than %s (%s)",
+			    a, hi->name, b);
+			conf_error(errs, path, lines[lo - conf_keys],
+			    lo->name, why);
+		} else {
+			ob_snprintf(why, sizeof why, "%s is less than %s (%s)",
+			    b, lo->name, a);
+			conf_error(errs, path, lines[hi - conf_keys],
+			    hi->name, why);
+		}
+		(*nerr)++;
+	}
+}
+
+void
+conf_print(const struct conf *c, FILE *out)
+{
+	char v[64];
+	size_t i, j;
+	struct buf q;
+
+	if (c->path != NULL) {
+		buf_init(&q, 0);
+		conf_quote_buf(&q, c->path, SIZE_MAX);
+		fprintf(out, "# outbox %s: configuration from %s\n",
+		    PACKAGE_VERSION, q.p);
+		buf_free(&q);
+	} else
+		fprintf(out, "# outbox %s: built-in defaults\n",
+		    PACKAGE_VERSION);
+	for (i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		switch (k->type) {
+		case CT_STRING:
+		case CT_PATH: {
+			const char *s = *CFIELD(c, k, char *);
+
+			if (s == NULL)
+				fprintf(out, "# %s (none)\n", k->name);
+			else
+				fprintf(out, "%s %s\n", k->name, s);
+			break;
+		}
+		case CT_BOOL:
+			fprintf(out, "%s %s\n", k->name,
+			    *CFIELD(c, k, int) ? "yes" : "no");
+			break;
+		case CT_SIZE:
+			conf_fmt_size(v, sizeof v, *CFIELD(c, k, uint64_t));
+			fprintf(out, "%s %s\n", k->name, v);
+			break;
+		case CT_DURATION:
+			conf_fmt_duration(v, sizeof v, *CFIELD(c, k, int64_t));
+			fprintf(out, "%s %s\n", k->name, v);
+			break;
+		case CT_HOSTPORTS: {
+			const struct conf_relay *r =
+			    *CFIELD(c, k, struct conf_relay *);
+			size_t nr = *CCOUNT(c, k);
+
+			if (nr == 0)
+				fprintf(out, "# %s (none)\n", k->name);
+			for (j = 0; j < nr; j++) {
+				int v6 = strchr(r[j].host, ':') != NULL;
+
+				fprintf(out, "%s %s%s%s:%d\n", k->name,
+				    v6 ? "[" : "", r[j].host, v6 ? "]" : "",
+				    r[j].port);
+			}
+			break;
+		}
+		case CT_ENUM: {
+			int val = *CFIELD(c, k, int);
+			const char *name = NULL;
+
+			for (j = 0; k->enums[j].name != NULL; j++)
+				if (k->enums[j].value == val)
+					name = k->enums[j].name;
+			if (name == NULL)
+				panic("conf_print: %s has value %d", k->name,
+				    val);
+			fprintf(out, "%s %s\n", k->name, name);
+			break;
+		}
+		default:
+			panic("conf_print: key %s has type %d", k->name,
+			    k->type);
+		}
+	}
+}

@@ -44,7 +44,9 @@ struct conf *conf_defaults(void);
  * printed to ERRS as "FILE:LINE: key: problem" (an unreadable file as
  * "FILE: problem"); all lines are checked, not just up to the first error.
  * Returns the number of errors (0 = success).  A repeated single-valued
- * key: the last one wins.  "relay" accumulates. */
+ * key: the last one wins.  "relay" accumulates.  A relative path value is
+ * taken relative to PATH's directory and stored absolute.  On errors C may
+ * hold some of the file's values: the caller should not use it. */
 int	conf_load(struct conf *c, const char *path, FILE *errs);
 
 /* conf_print: the effective configuration, every key, in the file's own
@@ -53,8 +55,20 @@ void	conf_print(const struct conf *c, FILE *out);
 
 void	conf_free(struct conf *c);		/* NULL is fine */
 
+/* conf_default_path: SYSCONFDIR "/outbox.conf", the file read when neither
+ * -C nor OUTBOX_CONF names one.  A static string. */
+const char *conf_default_path(void);
+
+/* Limits of the file format, also enforced by conf_load. */
+#define CONF_LINE_MAX	4096		/* bytes a line, newline excluded */
+#define CONF_FILE_MAX	(1024 * 1024)	/* bytes per file */
+
 /* conf_parse_hostport: "host", "host:port", "[v6addr]:port", "[v6addr]"
  * into a fresh host string and a port (DEFPORT when absent). 0 or -1. */
 int	conf_parse_hostport(const char *s, int defport, char **host, int *port);
+
+/* conf_parse_bool: "yes"/"true"/"on" -> 1, "no"/"false"/"off" -> 0, as the
+ * file's bool keys take them.  0, or -1 (*OUT untouched). */
+int	conf_parse_bool(const char *s, int *out);
 
 #endif

@@ -1,6 +1,1114 @@
+/* check_conf.c - unit tests of conf.c: the file format, every key's valid
+ * and invalid values, the exact error texts, and print -> load round trips.
+ *
+ * Each test writes its files under a fresh mkdtemp directory (a checked
+ * fixture, so it runs inside the forked test) and captures the error
+ * stream with open_memstream.
+ */
 #include "config.h"
+
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
-START_TEST(stub) { ck_assert_int_eq(1, 1); } END_TEST
-int main(void){ Suite *s = suite_create("conf"); TCase *tc = tcase_create("stub"); tcase_add_test(tc, stub); suite_add_tcase(s, tc);
-SRunner *r = srunner_create(s); srunner_run_all(r, CK_NORMAL); int f = srunner_ntests_failed(r); srunner_free(r); return f ? EXIT_FAILURE : EXIT_SUCCESS; }
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+static char tdir[256];
+static char tpath[512];		/* the config file of the current test */
+
+static void
+setup(void)
+{
+	ck_assert_int_ne(ob_snprintf(tdir, sizeof tdir, "%s/check_conf.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"), -1);
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	ck_assert_int_ne(ob_snprintf(tpath, sizeof tpath, "%s/outbox.conf",
+	    tdir), -1);
+}
+
+static void
+teardown(void)
+{
+	char cmd[600];
+
+	if (ob_snprintf(cmd, sizeof cmd, "rm -rf '%s'", tdir) != -1)
+		(void)system(cmd);
+}
+
+static void
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Load DATA (LEN bytes) from tpath into a fresh default config.  Returns
+ * the error count; *errs gets the error text (caller frees). */
+static int
+load_mem(struct conf **cp, const char *data, size_t len, char **errs)
+{
+	size_t elen;
+	FILE *es = open_memstream(errs, &elen);
+	int n;
+
+	ck_assert_ptr_nonnull(es);
+	write_file(tpath, data, len);
+	*cp = conf_defaults();
+	n = conf_load(*cp, tpath, es);
+	fclose(es);
+	return n;
+}
+
+static int
+load_str(struct conf **cp, const char *data, char **errs)
+{
+	return load_mem(cp, data, strlen(data), errs);
+}
+
+/* "LINE: key: problem" -> "TPATH:LINE: key: problem\n" */
+static char *
+expect_err(const char *tail)
+{
+	return xasprintf("%s:%s\n", tpath, tail);
+}
+
+static char *
+print_str(const struct conf *c)
+{
+	char *out = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&out, &len);
+
+	ck_assert_ptr_nonnull(fp);
+	conf_print(c, fp);
+	fclose(fp);
+	return out;
+}
+
+/* Does conf_print's output hold LINE as a whole line? */
+static int
+has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p = text;
+
+	while ((p = strstr(p, line)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* ---- defaults ----------------------------------------------------- */
+
+START_TEST(defaults_values)
+{
+	struct conf *c = conf_defaults();
+
+	ck_assert_ptr_null(c->path);
+	ck_assert_str_eq(c->queue_dir, LOCALSTATEDIR "/spool/outbox");
+	ck_assert_uint_eq(c->nrelays, 0);
+	ck_assert_ptr_null(c->relays);
+	ck_assert_ptr_nonnull(c->helo_name);
+	ck_assert_uint_gt(strlen(c->helo_name), 0);
+	ck_assert_int_eq(c->log_dest, LOG_TO_STDERR);
+	ck_assert_uint_eq(c->max_message_size, 50 * 1024 * 1024);
+	ck_assert_ptr_null(c->aliases);
+	ck_assert_uint_eq(c->queue_max_size, 1024ULL * 1024 * 1024);
+	ck_assert_int_eq(c->connect_timeout, 30 * 1000);
+	ck_assert_int_eq(c->greeting_timeout, 5 * 60 * 1000);
+	ck_assert_int_eq(c->command_timeout, 5 * 60 * 1000);
+	ck_assert_int_eq(c->data_timeout, 10 * 60 * 1000);
+	ck_assert_int_eq(c->retry_initial, 5 * 60 * 1000);
+	ck_assert_int_eq(c->retry_max, 60 * 60 * 1000);
+	ck_assert_int_eq(c->queue_lifetime, 5LL * 86400 * 1000);
+	ck_assert_str_eq(conf_default_path(), SYSCONFDIR "/outbox.conf");
+	conf_free(c);
+	conf_free(NULL);
+}
+END_TEST
+
+START_TEST(defaults_helo_is_hostname)
+{
+	struct conf *c = conf_defaults();
+	char host[256] = "";
+
+	ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+	/* The kernel's name when it is a usable HELO name, else localhost. */
+	if (strchr(host, '_') == NULL && host[0] != '\0')
+		ck_assert_str_eq(c->helo_name, host);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(defaults_print)
+{
+	struct conf *c = conf_defaults();
+	char *out = print_str(c), *exp;
+
+	exp = xasprintf("# outbox " PACKAGE_VERSION ": built-in defaults\n"
+	    "queue_dir " LOCALSTATEDIR "/spool/outbox\n"
+	    "# relay (none)\n"
+	    "helo_name %s\n"
+	    "log stderr\n"
+	    "max_message_size 50M\n"
+	    "# aliases (none)\n"
+	    "queue_max_size 1G\n"
+	    "connect_timeout 30s\n"
+	    "greeting_timeout 5m\n"
+	    "command_timeout 5m\n"
+	    "data_timeout 10m\n"
+	    "retry_initial 5m\n"
+	    "retry_max 1h\n"
+	    "queue_lifetime 5d\n", c->helo_name);
+	ck_assert_str_eq(out, exp);
+	free(exp);
+	free(out);
+	conf_free(c);
+}
+END_TEST
+
+/* ---- valid values: each row is loaded alone, then printed ----------- */
+
+static const struct {
+	const char *line;	/* file content */
+	const char *printed;	/* the line conf_print must show */
+} valid[] = {
+	{ "queue_dir /var/q\n", "queue_dir /var/q" },
+	{ "queue_dir /var/my queue\n", "queue_dir /var/my queue" },
+	{ "queue_dir /a#b\n", "queue_dir /a#b" },
+	{ "queue_dir /\n", "queue_dir /" },
+	{ "relay mx.example.com\n", "relay mx.example.com:25" },
+	{ "relay mx.example.com:587\n", "relay mx.example.com:587" },
+	{ "relay 192.0.2.1:2525\n", "relay 192.0.2.1:2525" },
+	{ "relay [::1]:2525\n", "relay [::1]:2525" },
+	{ "relay [2001:db8::1]\n", "relay [2001:db8::1]:25" },
+	{ "relay [192.0.2.7]:26\n", "relay 192.0.2.7:26" },
+	{ "relay [fe80::1%eth0]:25\n", "relay [fe80::1%eth0]:25" },
+	{ "relay smtp_relay.example:1\n", "relay smtp_relay.example:1" },
+	{ "relay localhost:65535\n", "relay localhost:65535" },
+	{ "helo_name mail.example.org\n", "helo_name mail.example.org" },
+	{ "helo_name host\n", "helo_name host" },
+	{ "helo_name [192.0.2.1]\n", "helo_name [192.0.2.1]" },
+	{ "helo_name [IPv6:2001:db8::1]\n", "helo_name [IPv6:2001:db8::1]" },
+	{ "log syslog\n", "log syslog" },
+	{ "log stderr\n", "log stderr" },
+	{ "max_message_size 10M\n", "max_message_size 10M" },
+	{ "max_message_size 0\n", "max_message_size 0" },
+	{ "max_message_size 1048576\n", "max_message_size 1M" },
+	{ "max_message_size 1000\n", "max_message_size 1000" },
+	{ "max_message_size 2048K\n", "max_message_size 2M" },
+	{ "max_message_size 512k\n", "max_message_size 512K" },
+	{ "max_message_size 3g\n", "max_message_size 3G" },
+	{ "max_message_size 1025K\n", "max_message_size 1025K" },
+	{ "max_message_size 18446744073709551615\n",
+	    "max_message_size 18446744073709551615" },
+	{ "aliases /etc/aliases\n", "aliases /etc/aliases" },
+	{ "queue_max_size 1M\n", "queue_max_size 1M" },
+	{ "queue_max_size 16G\n", "queue_max_size 16G" },
+	{ "queue_max_size 1048576\n", "queue_max_size 1M" },
+	{ "connect_timeout 1\n", "connect_timeout 1s" },
+	{ "connect_timeout 90\n", "connect_timeout 90s" },
+	{ "connect_timeout 120\n", "connect_timeout 2m" },
+	{ "connect_timeout 1d\n", "connect_timeout 1d" },
+	{ "greeting_timeout 60s\n", "greeting_timeout 1m" },
+	{ "command_timeout 2h\n", "command_timeout 2h" },
+	{ "data_timeout 90m\n", "data_timeout 90m" },
+	{ "data_timeout 24h\n", "data_timeout 1d" },
+	{ "retry_initial 1s\n", "retry_initial 1s" },
+	{ "retry_initial 1h\n", "retry_initial 1h" },
+	{ "retry_max 30d\n", "retry_max 30d" },
+	{ "retry_max 5m\n", "retry_max 5m" },
+	{ "queue_lifetime 365d\n", "queue_lifetime 365d" },
+	{ "queue_lifetime 36h\n", "queue_lifetime 36h" },
+	{ "queue_lifetime 1M\n", "queue_lifetime 1m" },
+};
+
+START_TEST(valid_values)
+{
+	struct conf *c;
+	char *errs = NULL, *out;
+	int n = load_str(&c, valid[_i].line, &errs);
+
+	ck_assert_msg(n == 0, "%s: %d errors: %s", valid[_i].line, n, errs);
+	ck_assert_str_eq(errs, "");
+	out = print_str(c);
+	ck_assert_msg(has_line(out, valid[_i].printed), "want \"%s\" in:\n%s",
+	    valid[_i].printed, out);
+	free(out);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* Values land in the fields in the documented units. */
+START_TEST(valid_fields)
+{
+	struct conf *c;
+	char *errs = NULL;
+	int n = load_str(&c,
+	    "queue_dir /srv/q\n"
+	    "helo_name mx.example.net\n"
+	    "log syslog\n"
+	    "max_message_size 0\n"
+	    "aliases /etc/mail/aliases\n"
+	    "queue_max_size 512M\n"
+	    "connect_timeout 7\n"
+	    "greeting_timeout 2m\n"
+	    "command_timeout 3m\n"
+	    "data_timeout 1h\n"
+	    "retry_initial 30s\n"
+	    "retry_max 2h\n"
+	    "queue_lifetime 2d\n", &errs);
+
+	ck_assert_int_eq(n, 0);
+	ck_assert_str_eq(c->path, tpath);
+	ck_assert_str_eq(c->queue_dir, "/srv/q");
+	ck_assert_str_eq(c->helo_name, "mx.example.net");
+	ck_assert_int_eq(c->log_dest, LOG_TO_SYSLOG);
+	ck_assert_uint_eq(c->max_message_size, 0);
+	ck_assert_str_eq(c->aliases, "/etc/mail/aliases");
+	ck_assert_uint_eq(c->queue_max_size, 512ULL * 1024 * 1024);
+	ck_assert_int_eq(c->connect_timeout, 7000);
+	ck_assert_int_eq(c->greeting_timeout, 120000);
+	ck_assert_int_eq(c->command_timeout, 180000);
+	ck_assert_int_eq(c->data_timeout, 3600000);
+	ck_assert_int_eq(c->retry_initial, 30000);
+	ck_assert_int_eq(c->retry_max, 7200000);
+	ck_assert_int_eq(c->queue_lifetime, 2LL * 86400000);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* ---- invalid values: the exact message for each ------------------- */
+
+static const struct {
+	const char *line;
+	const char *err;	/* after "FILE:" */
+} invalid[] = {
+	{ "frobnicate 1\n", "1: frobnicate: unknown key" },
+	{ "frobnicate\n", "1: frobnicate: unknown key" },
+	{ "Queue_dir /q\n", "1: Queue_dir: unknown key" },
+	{ "QUEUE_DIR /q\n", "1: QUEUE_DIR: unknown key" },
+	{ "queue_dir=/q\n", "1: queue_dir=/q: unknown key" },
+	{ "\x01key v\n", "1: \"\\x01key\": unknown key" },
+	{ "k\xc3\xa9y v\n", "1: \"k\xc3\xa9y\": unknown key" },
+	{ "queue_dir\n", "1: queue_dir: missing value" },
+	{ "queue_dir   \n", "1: queue_dir: missing value" },
+	{ "queue_dir # comment\n", "1: queue_dir: missing value" },
+	{ "relay\n", "1: relay: missing value" },
+	{ "log\n", "1: log: missing value" },
+	{ "max_message_size\t\n", "1: max_message_size: missing value" },
+	{ "connect_timeout\n", "1: connect_timeout: missing value" },
+	{ "queue_dir /a\x01z\n",
+	    "1: queue_dir: control character in path \"/a\\x01z\"" },
+	{ "aliases rel\x7f\n",
+	    "1: aliases: control character in path \"rel\\x7f\"" },
+	/* relay */
+	{ "relay mx.example.com:0\n",
+	    "1: relay: invalid port \"0\" (use 1 to 65535)" },
+	{ "relay mx.example.com:65536\n",
+	    "1: relay: invalid port \"65536\" (use 1 to 65535)" },
+	{ "relay mx.example.com:\n",
+	    "1: relay: invalid port \"\" (use 1 to 65535)" },
+	{ "relay mx.example.com:smtp\n",
+	    "1: relay: invalid port \"smtp\" (use 1 to 65535)" },
+	{ "relay mx.example.com:+25\n",
+	    "1: relay: invalid port \"+25\" (use 1 to 65535)" },
+	{ "relay mx.example.com:99999999999999999999999\n",
+	    "1: relay: invalid port \"99999999999999999999999\" "
+	    "(use 1 to 65535)" },
+	{ "relay :25\n", "1: relay: missing host name in \":25\"" },
+	{ "relay []:25\n", "1: relay: missing host name in \"[]:25\"" },
+	{ "relay ::1\n", "1: relay: IPv6 address \"::1\" must be in brackets: "
+	    "[ADDRESS] or [ADDRESS]:PORT" },
+	{ "relay 2001:db8::1:25\n", "1: relay: IPv6 address \"2001:db8::1:25\""
+	    " must be in brackets: [ADDRESS] or [ADDRESS]:PORT" },
+	{ "relay [::1:25\n", "1: relay: missing ']' in \"[::1:25\"" },
+	{ "relay [::1]25\n",
+	    "1: relay: junk after ']' in \"[::1]25\" (use [ADDRESS]:PORT)" },
+	{ "relay [mx.example.com]:25\n",
+	    "1: relay: invalid address \"mx.example.com\"" },
+	{ "relay [::g]\n", "1: relay: invalid address \"::g\"" },
+	{ "relay [fe80::1%]\n", "1: relay: invalid address \"fe80::1%\"" },
+	{ "relay mx example com\n",
+	    "1: relay: invalid host name \"mx example com\"" },
+	{ "relay mx..example\n",
+	    "1: relay: invalid host name \"mx..example\"" },
+	{ "relay .mx\n", "1: relay: invalid host name \".mx\"" },
+	{ "relay mx.\n", "1: relay: invalid host name \"mx.\"" },
+	{ "relay mx/25\n", "1: relay: invalid host name \"mx/25\"" },
+	{ "relay a2345678901234567890123456789012345678901234567890"
+	    "12345678901234.example\n",
+	    "1: relay: invalid host name \"a2345678901234567890"
+	    "12345678901234567890123456789012345678901234...\"" },
+	/* helo_name */
+	{ "helo_name two words\n", "1: helo_name: invalid host name "
+	    "\"two words\" (use a domain name or an address literal such as "
+	    "[192.0.2.1] or [IPv6:2001:db8::1])" },
+	{ "helo_name under_score.example\n", "1: helo_name: invalid host name "
+	    "\"under_score.example\" (use a domain name or an address literal "
+	    "such as [192.0.2.1] or [IPv6:2001:db8::1])" },
+	{ "helo_name [::1]\n", "1: helo_name: invalid host name "
+	    "\"[::1]\" (use a domain name or an address literal "
+	    "such as [192.0.2.1] or [IPv6:2001:db8::1])" },
+	{ "helo_name [IPv6:zz]\n", "1: helo_name: invalid host name "
+	    "\"[IPv6:zz]\" (use a domain name or an address literal "
+	    "such as [192.0.2.1] or [IPv6:2001:db8::1])" },
+	{ "helo_name [300.1.1.1]\n", "1: helo_name: invalid host name "
+	    "\"[300.1.1.1]\" (use a domain name or an address literal "
+	    "such as [192.0.2.1] or [IPv6:2001:db8::1])" },
+	/* log */
+	{ "log file\n",
+	    "1: log: invalid value \"file\" (use stderr or syslog)" },
+	{ "log Syslog\n",
+	    "1: log: invalid value \"Syslog\" (use stderr or syslog)" },
+	{ "log stderr syslog\n",
+	    "1: log: invalid value \"stderr syslog\" (use stderr or syslog)" },
+	/* sizes */
+	{ "max_message_size 10X\n", "1: max_message_size: invalid size \"10X\" "
+	    "(use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	{ "max_message_size 10MB\n", "1: max_message_size: invalid size "
+	    "\"10MB\" (use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	{ "max_message_size -1\n", "1: max_message_size: invalid size \"-1\" "
+	    "(use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	{ "max_message_size M\n", "1: max_message_size: invalid size \"M\" "
+	    "(use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	{ "max_message_size 1.5M\n", "1: max_message_size: invalid size "
+	    "\"1.5M\" (use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	{ "max_message_size 10 M\n", "1: max_message_size: invalid size "
+	    "\"10 M\" (use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	{ "max_message_size 0x10\n", "1: max_message_size: invalid size "
+	    "\"0x10\" (use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	{ "max_message_size 18446744073709551616\n", "1: max_message_size: "
+	    "size \"18446744073709551616\" is too large" },
+	{ "max_message_size 17179869184G\n",
+	    "1: max_message_size: size \"17179869184G\" is too large" },
+	{ "queue_max_size 0\n", "1: queue_max_size: must be at least 1M" },
+	{ "queue_max_size 1023K\n", "1: queue_max_size: must be at least 1M" },
+	{ "queue_max_size 1048575\n",
+	    "1: queue_max_size: must be at least 1M" },
+	{ "queue_max_size big\n", "1: queue_max_size: invalid size \"big\" "
+	    "(use a number of bytes or K, M, G: 512K, 10M, 1G)" },
+	/* durations */
+	{ "connect_timeout 0\n", "1: connect_timeout: must be at least 1s" },
+	{ "connect_timeout 0s\n", "1: connect_timeout: must be at least 1s" },
+	{ "greeting_timeout 0m\n", "1: greeting_timeout: must be at least 1s" },
+	{ "command_timeout 0d\n", "1: command_timeout: must be at least 1s" },
+	{ "data_timeout 0\n", "1: data_timeout: must be at least 1s" },
+	{ "retry_initial 0\n", "1: retry_initial: must be at least 1s" },
+	{ "retry_max 0h\n", "1: retry_max: must be at least 1s" },
+	{ "queue_lifetime 0\n", "1: queue_lifetime: must be at least 1s" },
+	{ "connect_timeout 2d\n", "1: connect_timeout: must be at most 1d" },
+	{ "data_timeout 86401\n", "1: data_timeout: must be at most 1d" },
+	{ "retry_max 31d\n", "1: retry_max: must be at most 30d" },
+	{ "queue_lifetime 366d\n", "1: queue_lifetime: must be at most 365d" },
+	{ "connect_timeout 30x\n", "1: connect_timeout: invalid duration "
+	    "\"30x\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "connect_timeout 1w\n", "1: connect_timeout: invalid duration "
+	    "\"1w\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "connect_timeout 5ms\n", "1: connect_timeout: invalid duration "
+	    "\"5ms\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "connect_timeout -5s\n", "1: connect_timeout: invalid duration "
+	    "\"-5s\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "connect_timeout 1m30s\n", "1: connect_timeout: invalid duration "
+	    "\"1m30s\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "connect_timeout s\n", "1: connect_timeout: invalid duration "
+	    "\"s\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "connect_timeout 9223372036854775807\n", "1: connect_timeout: "
+	    "duration \"9223372036854775807\" is too large" },
+	{ "connect_timeout 99999999999999999999d\n", "1: connect_timeout: "
+	    "duration \"99999999999999999999d\" is too large" },
+	/* cross-key */
+	{ "retry_initial 2h\n",
+	    "1: retry_initial: 2h is more than retry_max (1h)" },
+	{ "retry_max 1m\n",
+	    "1: retry_max: 1m is less than retry_initial (5m)" },
+	{ "retry_max 10m\nretry_initial 20m\n",
+	    "2: retry_initial: 20m is more than retry_max (10m)" },
+	{ "retry_initial 20m\nretry_max 10m\n",
+	    "2: retry_max: 10m is less than retry_initial (20m)" },
+};
+
+START_TEST(invalid_values)
+{
+	struct conf *c;
+	char *errs = NULL, *exp = expect_err(invalid[_i].err);
+	int n = load_str(&c, invalid[_i].line, &errs);
+
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(errs, exp);
+	free(exp);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* A bad value leaves the previous one in place. */
+START_TEST(invalid_keeps_old)
+{
+	struct conf *c;
+	char *errs = NULL;
+	int n = load_str(&c, "connect_timeout 10s\nconnect_timeout 0\n"
+	    "helo_name good.example\nhelo_name bad name\n", &errs);
+
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(c->connect_timeout, 10000);
+	ck_assert_str_eq(c->helo_name, "good.example");
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* ---- file syntax -------------------------------------------------- */
+
+START_TEST(syntax_comments_whitespace)
+{
+	struct conf *c;
+	char *errs = NULL;
+	int n = load_str(&c,
+	    "# a comment\n"
+	    "\n"
+	    "   \t \n"
+	    "   # indented comment\n"
+	    "  queue_dir   /q 1  \t\n"
+	    "\thelo_name\tmx.example # trailing comment\n"
+	    "aliases /etc/a#b\n"
+	    "max_message_size 1M#junk\n"
+	    "log syslog\t#tab before\n"
+	    "connect_timeout 45s\r\n"
+	    "data_timeout 20m", &errs);	/* no final newline */
+	char *exp = expect_err("8: max_message_size: invalid size "
+	    "\"1M#junk\" (use a number of bytes or K, M, G: 512K, 10M, 1G)");
+
+	ck_assert_str_eq(errs, exp);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(c->queue_dir, "/q 1");
+	ck_assert_str_eq(c->helo_name, "mx.example");
+	ck_assert_str_eq(c->aliases, "/etc/a#b");
+	ck_assert_int_eq(c->log_dest, LOG_TO_SYSLOG);
+	ck_assert_int_eq(c->connect_timeout, 45000);
+	ck_assert_int_eq(c->data_timeout, 1200000);
+	free(exp);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(syntax_empty_file)
+{
+	struct conf *c;
+	char *errs = NULL, *out, *dflt;
+	struct conf *d = conf_defaults();
+	int n = load_str(&c, "", &errs);
+
+	ck_assert_int_eq(n, 0);
+	ck_assert_str_eq(errs, "");
+	/* Same as the defaults apart from the header line. */
+	out = print_str(c);
+	dflt = print_str(d);
+	ck_assert_str_eq(strchr(out, '\n'), strchr(dflt, '\n'));
+	free(out);
+	free(dflt);
+	free(errs);
+	conf_free(c);
+	conf_free(d);
+}
+END_TEST
+
+/* Every line is checked; every error is reported, in order, and counted. */
+START_TEST(syntax_many_errors)
+{
+	struct conf *c;
+	char *errs = NULL, *exp;
+	int n = load_str(&c,
+	    "frobnicate 1\n"
+	    "queue_dir /ok\n"
+	    "relay\n"
+	    "log syslog\n"
+	    "connect_timeout 0\n"
+	    "# comment\n"
+	    "queue_max_size 1K\n"
+	    "relay bad host\n"
+	    "relay good.example\n"
+	    "Log stderr\n", &errs);
+
+	exp = xasprintf(
+	    "%1$s:1: frobnicate: unknown key\n"
+	    "%1$s:3: relay: missing value\n"
+	    "%1$s:5: connect_timeout: must be at least 1s\n"
+	    "%1$s:7: queue_max_size: must be at least 1M\n"
+	    "%1$s:8: relay: invalid host name \"bad host\"\n"
+	    "%1$s:10: Log: unknown key\n", tpath);
+	ck_assert_str_eq(errs, exp);
+	ck_assert_int_eq(n, 6);
+	/* The good lines still took effect. */
+	ck_assert_str_eq(c->queue_dir, "/ok");
+	ck_assert_int_eq(c->log_dest, LOG_TO_SYSLOG);
+	ck_assert_uint_eq(c->nrelays, 1);
+	ck_assert_str_eq(c->relays[0].host, "good.example");
+	free(exp);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(syntax_long_lines)
+{
+	struct conf *c;
+	char *errs = NULL, *exp, *data;
+	const size_t prefix = strlen("queue_dir /");
+	size_t len = 0;
+	int n;
+
+	/* Line 1: exactly CONF_LINE_MAX bytes, fine.  Line 2: one more, an
+	 * error (not a truncated value).  Line 3: fine again. */
+	data = xmalloc(3 * (CONF_LINE_MAX + 16));
+	memcpy(data, "queue_dir /", prefix);
+	memset(data + prefix, 'a', CONF_LINE_MAX - prefix);
+	len = CONF_LINE_MAX;
+	data[len++] = '\n';
+	memcpy(data + len, "queue_dir /", prefix);
+	memset(data + len + prefix, 'b', CONF_LINE_MAX + 1 - prefix);
+	len += CONF_LINE_MAX + 1;
+	data[len++] = '\n';
+	memcpy(data + len, "log syslog\n", 11);
+	len += 11;
+	n = load_mem(&c, data, len, &errs);
+	exp = expect_err("2: line longer than 4096 bytes");
+	ck_assert_str_eq(errs, exp);
+	ck_assert_int_eq(n, 1);
+	ck_assert_uint_eq(strlen(c->queue_dir), CONF_LINE_MAX - prefix + 1);
+	ck_assert_int_eq(c->queue_dir[1], 'a');
+	ck_assert_int_eq(c->log_dest, LOG_TO_SYSLOG);
+	free(exp);
+	free(errs);
+	free(data);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(syntax_long_last_line)
+{
+	struct conf *c;
+	char *errs = NULL, *exp, *data = xmalloc(CONF_LINE_MAX * 3);
+	int n;
+
+	memset(data, 'x', CONF_LINE_MAX * 3);	/* no newline at all */
+	n = load_mem(&c, data, CONF_LINE_MAX * 3, &errs);
+	exp = expect_err("1: line longer than 4096 bytes");
+	ck_assert_str_eq(errs, exp);
+	ck_assert_int_eq(n, 1);
+	free(exp);
+	free(errs);
+	free(data);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(syntax_nul_byte)
+{
+	static const char data[] = "log syslog\nqueue_dir /a\0b\nhelo_name h\n";
+	struct conf *c;
+	char *errs = NULL, *exp;
+	int n = load_mem(&c, data, sizeof data - 1, &errs);
+
+	exp = expect_err("2: NUL byte in line");
+	ck_assert_str_eq(errs, exp);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(c->queue_dir, LOCALSTATEDIR "/spool/outbox");
+	ck_assert_str_eq(c->helo_name, "h");
+	ck_assert_int_eq(c->log_dest, LOG_TO_SYSLOG);
+	free(exp);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(syntax_file_too_large)
+{
+	struct conf *c;
+	char *errs = NULL, *exp, *data;
+	size_t len = CONF_FILE_MAX + 100, i;
+	int n;
+
+	/* Comment lines only: the size is the one problem. */
+	data = xmalloc(len);
+	for (i = 0; i < len; i++)
+		data[i] = i % 64 == 63 ? '\n' : '#';
+	n = load_mem(&c, data, len, &errs);
+	exp = xasprintf("%s: file larger than %d bytes\n", tpath,
+	    CONF_FILE_MAX);
+	ck_assert_str_eq(errs, exp);
+	ck_assert_int_eq(n, 1);
+	free(exp);
+	free(errs);
+	free(data);
+	conf_free(c);
+}
+END_TEST
+
+/* errs may be NULL: the count still comes back. */
+START_TEST(syntax_null_errs)
+{
+	struct conf *c = conf_defaults();
+
+	write_file(tpath, "a 1\nb 2\n", 8);
+	ck_assert_int_eq(conf_load(c, tpath, NULL), 2);
+	conf_free(c);
+}
+END_TEST
+
+/* ---- relays and repeated keys -------------------------------------- */
+
+START_TEST(relay_order)
+{
+	struct conf *c;
+	char *errs = NULL, *out;
+	int n = load_str(&c,
+	    "relay first.example\n"
+	    "queue_dir /q\n"
+	    "relay [::1]:2525\n"
+	    "relay 192.0.2.9:587\n"
+	    "relay first.example:26\n", &errs);
+
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(c->nrelays, 4);
+	ck_assert_str_eq(c->relays[0].host, "first.example");
+	ck_assert_int_eq(c->relays[0].port, 25);
+	ck_assert_str_eq(c->relays[1].host, "::1");
+	ck_assert_int_eq(c->relays[1].port, 2525);
+	ck_assert_str_eq(c->relays[2].host, "192.0.2.9");
+	ck_assert_int_eq(c->relays[2].port, 587);
+	ck_assert_str_eq(c->relays[3].host, "first.example");
+	ck_assert_int_eq(c->relays[3].port, 26);
+	out = print_str(c);
+	ck_assert_ptr_nonnull(strstr(out, "\nrelay first.example:25\n"
+	    "relay [::1]:2525\nrelay 192.0.2.9:587\nrelay first.example:26\n"));
+	ck_assert_ptr_null(strstr(out, "# relay (none)"));
+	free(out);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(repeat_last_wins)
+{
+	struct conf *c;
+	char *errs = NULL;
+	int n = load_str(&c,
+	    "queue_dir /one\nqueue_dir /two\n"
+	    "helo_name a.example\nhelo_name b.example\n"
+	    "log syslog\nlog stderr\n"
+	    "max_message_size 1M\nmax_message_size 2M\n"
+	    "aliases /a1\naliases /a2\n"
+	    "data_timeout 1m\ndata_timeout 2m\n", &errs);
+
+	ck_assert_int_eq(n, 0);
+	ck_assert_str_eq(c->queue_dir, "/two");
+	ck_assert_str_eq(c->helo_name, "b.example");
+	ck_assert_int_eq(c->log_dest, LOG_TO_STDERR);
+	ck_assert_uint_eq(c->max_message_size, 2 * 1024 * 1024);
+	ck_assert_str_eq(c->aliases, "/a2");
+	ck_assert_int_eq(c->data_timeout, 120000);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* conf_parse_hostport on its own. */
+static const struct {
+	const char *in;
+	int ok;
+	const char *host;
+	int port;
+} hostports[] = {
+	{ "mx.example", 1, "mx.example", 587 },
+	{ "mx.example:25", 1, "mx.example", 25 },
+	{ "[::1]", 1, "::1", 587 },
+	{ "[::1]:2525", 1, "::1", 2525 },
+	{ "127.0.0.1:1", 1, "127.0.0.1", 1 },
+	{ "", 0, NULL, 0 },
+	{ "[::1", 0, NULL, 0 },
+	{ "::1", 0, NULL, 0 },
+	{ "mx:0", 0, NULL, 0 },
+	{ "mx:65536", 0, NULL, 0 },
+	{ "mx:2x", 0, NULL, 0 },
+	{ "m x", 0, NULL, 0 },
+	{ "[::1]:", 0, NULL, 0 },
+};
+
+START_TEST(relay_parse_hostport)
+{
+	char *host = NULL;
+	int port = -1;
+	int r = conf_parse_hostport(hostports[_i].in, 587, &host, &port);
+
+	if (!hostports[_i].ok) {
+		ck_assert_int_eq(r, -1);
+		ck_assert_ptr_null(host);
+		return;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_str_eq(host, hostports[_i].host);
+	ck_assert_int_eq(port, hostports[_i].port);
+	free(host);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	int ok, val;
+} bools[] = {
+	{ "yes", 1, 1 }, { "true", 1, 1 }, { "on", 1, 1 },
+	{ "no", 1, 0 }, { "false", 1, 0 }, { "off", 1, 0 },
+	{ "Yes", 0, 0 }, { "1", 0, 0 }, { "", 0, 0 }, { "yes ", 0, 0 },
+};
+
+START_TEST(parse_bool)
+{
+	int v = 42;
+
+	if (bools[_i].ok) {
+		ck_assert_int_eq(conf_parse_bool(bools[_i].in, &v), 0);
+		ck_assert_int_eq(v, bools[_i].val);
+	} else {
+		ck_assert_int_eq(conf_parse_bool(bools[_i].in, &v), -1);
+		ck_assert_int_eq(v, 42);
+	}
+}
+END_TEST
+
+/* ---- files and paths ----------------------------------------------- */
+
+START_TEST(file_missing)
+{
+	struct conf *c = conf_defaults();
+	char *errs = NULL, *p = xasprintf("%s/nope.conf", tdir), *exp;
+	size_t elen;
+	FILE *es = open_memstream(&errs, &elen);
+
+	ck_assert_int_eq(conf_load(c, p, es), 1);
+	fclose(es);
+	exp = xasprintf("%s: %s\n", p, strerror(ENOENT));
+	ck_assert_str_eq(errs, exp);
+	ck_assert_str_eq(c->path, p);
+	free(exp);
+	free(errs);
+	free(p);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(file_directory)
+{
+	struct conf *c = conf_defaults();
+	char *errs = NULL, *exp;
+	size_t elen;
+	FILE *es = open_memstream(&errs, &elen);
+
+	ck_assert_int_eq(conf_load(c, tdir, es), 1);
+	fclose(es);
+	exp = xasprintf("%s: %s\n", tdir, strerror(EISDIR));
+	ck_assert_str_eq(errs, exp);
+	free(exp);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(file_unreadable)
+{
+	struct conf *c = conf_defaults();
+	char *errs = NULL, *exp;
+	size_t elen;
+	FILE *es;
+
+	/* root reads anything: nothing to test there. */
+	if (geteuid() == 0) {
+		conf_free(c);
+		return;
+	}
+	write_file(tpath, "log syslog\n", 11);
+	ck_assert_int_eq(chmod(tpath, 0), 0);
+	es = open_memstream(&errs, &elen);
+	ck_assert_int_eq(conf_load(c, tpath, es), 1);
+	fclose(es);
+	exp = xasprintf("%s: %s\n", tpath, strerror(EACCES));
+	ck_assert_str_eq(errs, exp);
+	ck_assert_int_eq(c->log_dest, LOG_TO_STDERR);
+	free(exp);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* Relative paths are taken from the file's directory, stored absolute. */
+START_TEST(file_relative_paths)
+{
+	struct conf *c;
+	char *errs = NULL, *exp, *sub, *cpath, *cwd;
+	size_t elen;
+	FILE *es;
+	int n = load_str(&c, "queue_dir queue\naliases ./etc/aliases\n", &errs);
+
+	ck_assert_int_eq(n, 0);
+	exp = xasprintf("%s/queue", tdir);
+	ck_assert_str_eq(c->queue_dir, exp);
+	free(exp);
+	exp = xasprintf("%s/./etc/aliases", tdir);
+	ck_assert_str_eq(c->aliases, exp);
+	free(exp);
+	free(errs);
+	conf_free(c);
+
+	/* A relative config path: from the working directory. */
+	sub = xasprintf("%s/sub", tdir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	cpath = xasprintf("%s/x.conf", sub);
+	write_file(cpath, "queue_dir q\n", 12);
+	cwd = getcwd(NULL, 0);
+	ck_assert_int_eq(chdir(tdir), 0);
+	c = conf_defaults();
+	es = open_memstream(&errs, &elen);
+	ck_assert_int_eq(conf_load(c, "sub/x.conf", es), 0);
+	fclose(es);
+	/* tdir may sit under a symlinked TMPDIR: compare what getcwd says. */
+	{
+		char *here = getcwd(NULL, 0);
+
+		exp = xasprintf("%s/sub/q", here);
+		free(here);
+	}
+	ck_assert_str_eq(c->queue_dir, exp);
+	conf_free(c);
+	free(exp);
+	free(errs);
+
+	c = conf_defaults();
+	ck_assert_int_eq(chdir(sub), 0);
+	ck_assert_int_eq(conf_load(c, "x.conf", NULL), 0);
+	{
+		char *here = getcwd(NULL, 0);
+
+		exp = xasprintf("%s/q", here);
+		free(here);
+	}
+	ck_assert_str_eq(c->queue_dir, exp);
+	ck_assert_int_eq(chdir(cwd), 0);
+	free(exp);
+	free(cwd);
+	free(cpath);
+	free(sub);
+	conf_free(c);
+}
+END_TEST
+
+/* ---- print -> load round trip ------------------------------------- */
+
+START_TEST(print_exact)
+{
+	struct conf *c;
+	char *errs = NULL, *out, *exp;
+	int n = load_str(&c,
+	    "relay a.example:587\n"
+	    "relay [2001:db8::25]\n"
+	    "queue_dir /srv/outbox\n"
+	    "helo_name me.example\n"
+	    "log syslog\n"
+	    "max_message_size 0\n"
+	    "aliases /etc/aliases\n"
+	    "queue_max_size 3072M\n"
+	    "connect_timeout 3600\n"
+	    "greeting_timeout 61\n"
+	    "command_timeout 1440m\n"
+	    "data_timeout 1M\n"
+	    "retry_initial 60\n"
+	    "retry_max 48h\n"
+	    "queue_lifetime 7d\n", &errs);
+
+	ck_assert_int_eq(n, 0);
+	out = print_str(c);
+	exp = xasprintf("# outbox " PACKAGE_VERSION ": configuration from "
+	    "\"%s\"\n"
+	    "queue_dir /srv/outbox\n"
+	    "relay a.example:587\n"
+	    "relay [2001:db8::25]:25\n"
+	    "helo_name me.example\n"
+	    "log syslog\n"
+	    "max_message_size 0\n"
+	    "aliases /etc/aliases\n"
+	    "queue_max_size 3G\n"
+	    "connect_timeout 1h\n"
+	    "greeting_timeout 61s\n"
+	    "command_timeout 1d\n"
+	    "data_timeout 1m\n"
+	    "retry_initial 1m\n"
+	    "retry_max 2d\n"
+	    "queue_lifetime 7d\n", tpath);
+	ck_assert_str_eq(out, exp);
+	free(exp);
+	free(out);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* Print a config, load the output, print again: identical (apart from the
+ * header), and the fields are equal.  Rows: the defaults and variants. */
+static const char *const roundtrip[] = {
+	"",
+	"relay r1.example\nrelay [::1]:2525\nrelay 10.0.0.1:26\n"
+	    "queue_dir /var/spool/my outbox\nhelo_name [IPv6:::1]\n"
+	    "log syslog\nmax_message_size 1025\naliases /etc/al#ases\n"
+	    "queue_max_size 1M\nconnect_timeout 1\ngreeting_timeout 1d\n"
+	    "command_timeout 59m\ndata_timeout 23h\nretry_initial 30d\n"
+	    "retry_max 30d\nqueue_lifetime 365d\n",
+	"max_message_size 18446744073709551615\nqueue_max_size 1048577\n",
+};
+
+START_TEST(print_roundtrip)
+{
+	struct conf *c, *d;
+	char *errs = NULL, *out1, *out2;
+	int n = load_str(&c, roundtrip[_i], &errs);
+	size_t i;
+
+	ck_assert_msg(n == 0, "%s", errs);
+	free(errs);
+	out1 = print_str(c);
+	n = load_str(&d, out1, &errs);
+	ck_assert_msg(n == 0, "%s", errs);
+	out2 = print_str(d);
+	ck_assert_str_eq(strchr(out1, '\n'), strchr(out2, '\n'));
+	ck_assert_str_eq(c->queue_dir, d->queue_dir);
+	ck_assert_str_eq(c->helo_name, d->helo_name);
+	ck_assert_uint_eq(c->nrelays, d->nrelays);
+	for (i = 0; i < c->nrelays; i++) {
+		ck_assert_str_eq(c->relays[i].host, d->relays[i].host);
+		ck_assert_int_eq(c->relays[i].port, d->relays[i].port);
+	}
+	ck_assert_int_eq(c->log_dest, d->log_dest);
+	ck_assert_uint_eq(c->max_message_size, d->max_message_size);
+	if (c->aliases == NULL)
+		ck_assert_ptr_null(d->aliases);
+	else
+		ck_assert_str_eq(c->aliases, d->aliases);
+	ck_assert_uint_eq(c->queue_max_size, d->queue_max_size);
+	ck_assert_int_eq(c->connect_timeout, d->connect_timeout);
+	ck_assert_int_eq(c->greeting_timeout, d->greeting_timeout);
+	ck_assert_int_eq(c->command_timeout, d->command_timeout);
+	ck_assert_int_eq(c->data_timeout, d->data_timeout);
+	ck_assert_int_eq(c->retry_initial, d->retry_initial);
+	ck_assert_int_eq(c->retry_max, d->retry_max);
+	ck_assert_int_eq(c->queue_lifetime, d->queue_lifetime);
+	free(out1);
+	free(out2);
+	free(errs);
+	conf_free(c);
+	conf_free(d);
+}
+END_TEST
+
+/* Defaults that were never loaded also read back. */
+START_TEST(print_defaults_roundtrip)
+{
+	struct conf *c = conf_defaults(), *d;
+	char *errs = NULL, *out1 = print_str(c), *out2;
+
+	ck_assert_int_eq(load_str(&d, out1, &errs), 0);
+	out2 = print_str(d);
+	ck_assert_str_eq(strchr(out1, '\n'), strchr(out2, '\n'));
+	free(out1);
+	free(out2);
+	free(errs);
+	conf_free(c);
+	conf_free(d);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc;
+
+#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+	tc = tcase_create("defaults");
+	tcase_add_test(tc, defaults_values);
+	tcase_add_test(tc, defaults_helo_is_hostname);
+	tcase_add_test(tc, defaults_print);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("valid");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, valid_values, 0, NELEM(valid));
+	tcase_add_test(tc, valid_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("invalid");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, invalid_values, 0, NELEM(invalid));
+	tcase_add_test(tc, invalid_keeps_old);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("syntax");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, syntax_comments_whitespace);
+	tcase_add_test(tc, syntax_empty_file);
+	tcase_add_test(tc, syntax_many_errors);
+	tcase_add_test(tc, syntax_long_lines);
+	tcase_add_test(tc, syntax_long_last_line);
+	tcase_add_test(tc, syntax_nul_byte);
+	tcase_add_test(tc, syntax_file_too_large);
+	tcase_add_test(tc, syntax_null_errs);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("relay");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, relay_order);
+	tcase_add_test(tc, repeat_last_wins);
+	tcase_add_loop_test(tc, relay_parse_hostport, 0, NELEM(hostports));
+	tcase_add_loop_test(tc, parse_bool, 0, NELEM(bools));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, file_missing);
+	tcase_add_test(tc, file_directory);
+	tcase_add_test(tc, file_unreadable);
+	tcase_add_test(tc, file_relative_paths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("print");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, print_exact);
+	tcase_add_loop_test(tc, print_roundtrip, 0, NELEM(roundtrip));
+	tcase_add_test(tc, print_defaults_roundtrip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *r = srunner_create(conf_suite());
+	int failed;
+
+	srunner_run_all(r, CK_NORMAL);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

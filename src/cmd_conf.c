@@ -1,0 +1,41 @@
+/* cmd_conf.c - finding and loading the configuration, for every command.
+ *
+ * Shared by both executables, so `outbox flush` and the outbox-deliver it
+ * starts always agree on which file is in force.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "log.h"
+
+struct conf *
+cmd_conf(const struct cmd_opts *o, const char *ident)
+{
+	struct conf *c = conf_defaults();
+	const char *path = o->conf_path;
+	int explicit = 1;
+
+	if (path == NULL)
+		path = getenv("OUTBOX_CONF");
+	if (path == NULL || *path == '\0') {
+		path = conf_default_path();
+		explicit = 0;
+	}
+	/* A missing default file means "all defaults", as for msmtp's
+	 * system file; a file the user named must exist. */
+	if (explicit || access(path, F_OK) == 0 || errno != ENOENT) {
+		if (conf_load(c, path, stderr) != 0) {
+			conf_free(c);
+			exit(EX_CONFIG);
+		}
+	}
+	log_init(ident, c->log_dest, o->verbose);
+	return c;
+}
