@@ -30,13 +30,18 @@
 struct msg_lines {
 	struct buf	 line;
 	size_t		 maxline;
-	int		 pending_cr;	/* CRs held back, maybe before LF */
+	size_t		 pending_cr;	/* CRs held back, maybe before LF */
+	int		 emitted;	/* LINE was returned: clear it first */
 };
 void	msg_lines_init(struct msg_lines *ml, size_t maxline);
 /* msg_lines_get: consume bytes from DATA and LEN (advancing them) until a
  * line is ready; returns MSG_LINE_* with LINE and LINELEN borrowed until the
- * next call.  With EOF set and all input consumed, a final unterminated
- * line comes back as MSG_LINE_LAST (once); then MSG_LINE_NONE. */
+ * next call (LINE may point into DATA itself, so keep DATA's bytes until
+ * the line is used).  Pieces of a long line are exactly MAXLINE bytes and
+ * come only when more of the line follows, so the split does not depend on
+ * how the input was chunked.  With EOF set and all input consumed, a final
+ * unterminated line comes back as MSG_LINE_LAST (once; CRs at its end are
+ * dropped as before an LF); then MSG_LINE_NONE. */
 int	msg_lines_get(struct msg_lines *ml, const char **data, size_t *len,
 	    int eof, const char **line, size_t *linelen);
 void	msg_lines_free(struct msg_lines *ml);
