@@ -1,3 +1,944 @@
-/* smtpc.c - stub, being written */
+/* smtpc.c - SMTP client engine: explicit states, no I/O inside.
+ *
+ * The engine turns transactions into command bytes (c->out) and reply
+ * lines into per-recipient results.  Each state has a name and a timeout
+ * kind (tables below); sc_enter() is the one function that enters a state
+ * (it queues the state's command, or skips ahead when the state does not
+ * apply), and sc_reply() handles the reply for the current state.
+ *
+ * Pipelining (RFC 2920): when offered, smtpc_start() writes [RSET] MAIL,
+ * every RCPT and DATA in one batch (c->batch); the states then only read
+ * the replies, in order, and sc_enter() queues nothing for them.  Without
+ * it, sc_enter() queues one command per state.
+ *
+ * Invariants:
+ *  - a recipient's result is final once rcpt_result[i].code != 0; every
+ *    path that leaves a transaction (end, failure, lost) makes all final
+ *    and sets txn->done before the engine lets go of the transaction;
+ *  - a 2xx result is only ever the server's reply to the final dot;
+ *  - no 8-bit octet is sent when the server lacks 8BITMIME (body) or
+ *    SMTPUTF8 (addresses); no CR, LF or other control octet is sent
+ *    inside a command;
+ *  - output is bounded by SMTPC_OUT_MAX (the caller drains it).
+ *
+ * Left to others: sockets, waiting and deadlines (deliver.c via conn.c),
+ * what a result means for the queue (deliver.c), MIME conversion
+ * (mime8.c).  STARTTLS and AUTH are placeholders that skip for now.
+ */
 #include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mime8.h"
+#include "smtp_reply.h"
 #include "smtpc.h"
+#include "util.h"
+
+enum smtpc_state {
+	SC_GREET, SC_EHLO, SC_HELO, SC_STARTTLS, SC_AUTH, SC_READY,
+	SC_RSET, SC_MAIL, SC_RCPT, SC_DATA, SC_BODY, SC_DOT, SC_QUIT,
+	SC_DONE, SC_FAILED, SC__N
+};
+
+static const char *const sc_name[SC__N] = {
+	"GREET", "EHLO", "HELO", "STARTTLS", "AUTH", "READY",
+	"RSET", "MAIL", "RCPT", "DATA", "BODY", "DOT", "QUIT",
+	"DONE", "FAILED"
+};
+
+/* Which limit applies to the wait in each state (RFC 5321 4.5.3.2: 5 min
+ * for the greeting, 10 min for the final dot's reply; the values come from
+ * conf).  BODY is a write wait; READY, DONE and FAILED have none, but a
+ * sane value is returned anyway. */
+enum sc_tkind { TK_CMD, TK_GREET, TK_DATA };
+static const enum sc_tkind sc_limit[SC__N] = {
+	[SC_GREET] = TK_GREET, [SC_DOT] = TK_DATA,
+	/* everything else: TK_CMD (0) */
+};
+
+static const enum smtpc_want sc_want[SC__N] = {
+	[SC_GREET] = SMTPC_WANT_READ, [SC_EHLO] = SMTPC_WANT_READ,
+	[SC_HELO] = SMTPC_WANT_READ, [SC_STARTTLS] = SMTPC_WANT_READ,
+	[SC_AUTH] = SMTPC_WANT_READ, [SC_READY] = SMTPC_WANT_TXN,
+	[SC_RSET] = SMTPC_WANT_READ, [SC_MAIL] = SMTPC_WANT_READ,
+	[SC_RCPT] = SMTPC_WANT_READ, [SC_DATA] = SMTPC_WANT_READ,
+	[SC_BODY] = SMTPC_WANT_BODY, [SC_DOT] = SMTPC_WANT_READ,
+	[SC_QUIT] = SMTPC_WANT_READ, [SC_DONE] = SMTPC_DONE,
+	[SC_FAILED] = SMTPC_FAILED,
+};
+
+#define ADDR_MAX	512	/* longer paths are refused locally */
+#define PIECE_MAX	8192	/* a longer line goes to mime8 in pieces */
+
+struct smtpc {
+	struct smtpc_conf	 conf;
+	enum smtpc_state	 state;
+	struct buf		 out;
+	struct smtp_reply_parser rp;
+	struct smtp_reply	 err;		/* why FAILED */
+	unsigned		 ext;		/* SMTPC_EXT_* */
+	uint64_t		 size_limit;	/* SIZE n; 0 = none */
+	int			 need_rset;	/* last txn did not end at the dot */
+
+	/* the current transaction */
+	struct smtpc_txn	*txn;
+	int			 batch;		/* its commands went pipelined */
+	int			 body8;		/* BODY=8BITMIME */
+	int			 utf8;		/* SMTPUTF8 on MAIL */
+	int			 convert;	/* body through mime8 */
+	int			 mail_failed;
+	int			 dot_ignore;	/* "." sent only to end DATA */
+	size_t			*sent;		/* rcpt indexes RCPT went for */
+	size_t			 nsent, ri;	/* ri: next RCPT reply */
+	size_t			 nacc;		/* RCPTs accepted */
+	unsigned char		*acc;		/* per rcpt: accepted */
+	size_t			 cap;		/* of sent and acc */
+
+	/* body state */
+	int			 bol;		/* next octet starts a line */
+	int			 cr;		/* last octet sent was CR */
+	int			 no8;		/* 8-bit octets must not go out */
+	struct mime8		*m8;
+	struct buf		 line;		/* convert: line being built */
+	int			 piece;		/* convert: line went in pieces */
+	struct buf		 conv;		/* convert: mime8 output */
+};
+
+static void	sc_enter(struct smtpc *c, enum smtpc_state st);
+static void	sc_reply(struct smtpc *c, const struct smtp_reply *r);
+static void	sc_cmd(struct smtpc *c, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	sc_cmd_mail(struct smtpc *c);
+static void	sc_out(struct smtpc *c, const void *d, size_t n);
+static void	sc_fail(struct smtpc *c, const struct smtp_reply *r);
+static void	sc_protocol(struct smtpc *c, const struct smtp_reply *r);
+static void	sc_txn_end(struct smtpc *c, int need_rset);
+static void	sc_result_unfinished(struct smtpc *c,
+		    const struct smtp_reply *r, int accepted_only);
+static void	sc_ehlo_line(struct smtpc *c, const char *t, size_t n);
+static int	sc_addr_check(const char *a, int *eight);
+static int	sc_helo_ok(const char *h);
+static int	sc_stuff(struct smtpc *c, const char *p, size_t n);
+static int	sc_convert(struct smtpc *c, const char *p, size_t n);
+static int	sc_m8_line(struct smtpc *c, size_t len, int eol);
+static int	sc_body_fail(struct smtpc *c, const char *why);
+
+/* sc_helo_ok: 1-255 printable ASCII octets, no space (it goes on the
+ * EHLO line as is). */
+static int
+sc_helo_ok(const char *h)
+{
+	size_t n;
+
+	if (h == NULL)
+		return 0;
+	for (n = 0; h[n]; n++)
+		if ((unsigned char)h[n] <= 0x20 || (unsigned char)h[n] >= 0x7f)
+			return 0;
+	return n >= 1 && n <= 255;
+}
+
+struct smtpc *
+smtpc_new(const struct smtpc_conf *conf)
+{
+	struct smtpc *c = xcalloc(1, sizeof *c);
+
+	c->conf = *conf;
+	if (!sc_helo_ok(c->conf.helo_name)) {
+		log_err("smtpc: unusable helo_name, using \"localhost\"");
+		c->conf.helo_name = "localhost";
+	}
+	c->state = SC_GREET;
+	buf_init(&c->out, SMTPC_OUT_MAX);
+	buf_init(&c->line, PIECE_MAX + 1);
+	buf_init(&c->conv, SMTPC_OUT_MAX);
+	smtp_reply_start(&c->rp);
+	return c;
+}
+
+void
+smtpc_free(struct smtpc *c)
+{
+	if (c == NULL)
+		return;
+	mime8_free(c->m8);
+	buf_free(&c->out);
+	buf_free(&c->line);
+	buf_free(&c->conv);
+	free(c->sent);
+	free(c->acc);
+	free(c);
+}
+
+enum smtpc_want
+smtpc_want(const struct smtpc *c)
+{
+	return sc_want[c->state];
+}
+
+struct buf *
+smtpc_output(struct smtpc *c)
+{
+	return &c->out;
+}
+
+int64_t
+smtpc_timeout_ms(const struct smtpc *c)
+{
+	switch (sc_limit[c->state]) {
+	case TK_GREET:
+		return c->conf.greeting_timeout;
+	case TK_DATA:
+		return c->conf.data_timeout;
+	case TK_CMD:
+		return c->conf.command_timeout;
+	default:
+		panic("smtpc: bad timeout kind in state %s",
+		    sc_name[c->state]);
+	}
+}
+
+unsigned
+smtpc_extensions(const struct smtpc *c)
+{
+	return c->ext;
+}
+
+uint64_t
+smtpc_size_limit(const struct smtpc *c)
+{
+	return c->size_limit;
+}
+
+const struct smtp_reply *
+smtpc_error(const struct smtpc *c)
+{
+	return &c->err;
+}
+
+const char *
+smtpc_state_name(const struct smtpc *c)
+{
+	return sc_name[c->state];
+}
+
+/* sc_out: append to the output.  Overrunning SMTPC_OUT_MAX means the
+ * caller did not drain it as the driver-loop contract says. */
+static void
+sc_out(struct smtpc *c, const void *d, size_t n)
+{
+	if (buf_add(&c->out, d, n) == -1)
+		panic("smtpc: output over %zu octets: caller did not send it",
+		    (size_t)SMTPC_OUT_MAX);
+}
+
+static void
+sc_cmd(struct smtpc *c, const char *fmt, ...)
+{
+	char line[ADDR_MAX + 128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	va_end(ap);
+	/* arguments were checked (sc_addr_check, helo from conf) */
+	if (n < 0 || (size_t)n >= sizeof line - 2)
+		panic("smtpc: command too long");
+	log_debug("smtpc: >>> %s", line);
+	memcpy(line + n, "\r\n", 2);
+	sc_out(c, line, (size_t)n + 2);
+}
+
+static void
+sc_cmd_mail(struct smtpc *c)
+{
+	char size[40] = "";
+
+	/* RFC 1870 6: SIZE= is an estimate; we know it exactly */
+	if (c->ext & SMTPC_EXT_SIZE)
+		snprintf(size, sizeof size, " SIZE=%" PRIu64, c->txn->size);
+	sc_cmd(c, "MAIL FROM:<%s>%s%s%s", c->txn->sender, size,
+	    c->body8 ? " BODY=8BITMIME" : "", c->utf8 ? " SMTPUTF8" : "");
+}
+
+/* sc_enter: the one place a state is entered. */
+static void
+sc_enter(struct smtpc *c, enum smtpc_state st)
+{
+	log_debug("smtpc: %s -> %s", sc_name[c->state], sc_name[st]);
+	c->state = st;
+	switch (st) {
+	case SC_GREET:
+		break;
+	case SC_EHLO:
+		/* RFC 3207 4.2: after STARTTLS, forget what EHLO said */
+		c->ext = 0;
+		c->size_limit = 0;
+		sc_cmd(c, "EHLO %s", c->conf.helo_name);
+		break;
+	case SC_HELO:
+		c->ext = 0;
+		c->size_limit = 0;
+		sc_cmd(c, "HELO %s", c->conf.helo_name);
+		break;
+	case SC_STARTTLS:
+		/* TLS issue: when wanted and offered, queue "STARTTLS" here;
+		 * its 220 moves to a TLS wait, then back to SC_EHLO. */
+		sc_enter(c, SC_AUTH);
+		break;
+	case SC_AUTH:
+		/* TLS/AUTH issue: AUTH exchange when configured. */
+		sc_enter(c, SC_READY);
+		break;
+	case SC_READY:
+		break;
+	case SC_RSET:
+		if (!c->batch)
+			sc_cmd(c, "RSET");
+		break;
+	case SC_MAIL:
+		if (!c->batch)
+			sc_cmd_mail(c);
+		break;
+	case SC_RCPT:
+		if (!c->batch)
+			sc_cmd(c, "RCPT TO:<%s>",
+			    c->txn->rcpt[c->sent[c->ri]]);
+		break;
+	case SC_DATA:
+		if (!c->batch)
+			sc_cmd(c, "DATA");
+		break;
+	case SC_BODY:
+		c->bol = 1;
+		c->cr = 0;
+		c->piece = 0;
+		buf_clear(&c->line);
+		buf_clear(&c->conv);
+		if (c->convert)
+			c->m8 = mime8_new();
+		break;
+	case SC_DOT:
+		break;
+	case SC_QUIT:
+		sc_cmd(c, "QUIT");
+		break;
+	case SC_DONE:
+	case SC_FAILED:
+		mime8_free(c->m8);
+		c->m8 = NULL;
+		break;
+	default:
+		panic("smtpc: enter unknown state %d", (int)st);
+	}
+}
+
+/* sc_result_unfinished: R for every recipient without a final result
+ * (only those whose RCPT was accepted when ACCEPTED_ONLY). */
+static void
+sc_result_unfinished(struct smtpc *c, const struct smtp_reply *r,
+    int accepted_only)
+{
+	struct smtpc_txn *t = c->txn;
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nrcpt; i++) {
+		if (t->rcpt_result[i].code != 0)
+			continue;
+		if (accepted_only && !c->acc[i])
+			continue;
+		t->rcpt_result[i] = *r;
+	}
+}
+
+/* sc_txn_end: every result is final; back to READY. */
+static void
+sc_txn_end(struct smtpc *c, int need_rset)
+{
+	struct smtpc_txn *t = c->txn;
+	size_t i;
+
+	for (i = 0; i < t->nrcpt; i++)
+		if (t->rcpt_result[i].code == 0)
+			panic("smtpc: transaction ended without a result "
+			    "for recipient %zu", i);
+	t->done = 1;
+	c->txn = NULL;
+	c->batch = 0;
+	c->need_rset = need_rset;
+	mime8_free(c->m8);
+	c->m8 = NULL;
+	sc_enter(c, SC_READY);
+}
+
+/* sc_fail: the session is over; R is why, and the result of every
+ * recipient still open (the caller retries them). */
+static void
+sc_fail(struct smtpc *c, const struct smtp_reply *r)
+{
+	c->err = *r;
+	if (c->txn != NULL) {
+		sc_result_unfinished(c, r, 0);
+		c->txn->done = 1;
+		c->txn = NULL;
+	}
+	c->batch = 0;
+	sc_enter(c, SC_FAILED);
+}
+
+/* sc_protocol: a reply that makes no sense in this state. */
+static void
+sc_protocol(struct smtpc *c, const struct smtp_reply *r)
+{
+	struct smtp_reply e;
+	char s[SMTP_REPLY_TEXT_MAX + 32];
+
+	smtp_reply_fmt(r, s, sizeof s);
+	smtp_reply_local(&e, 451, "4.5.0", "protocol error: unexpected "
+	    "reply to %s: %s", sc_name[c->state], s);
+	sc_fail(c, &e);
+}
+
+/* sc_ehlo_line: one keyword line of the EHLO reply (RFC 5321 4.1.1.1);
+ * keywords are case-insensitive. */
+static void
+sc_ehlo_line(struct smtpc *c, const char *t, size_t n)
+{
+	static const struct {
+		const char	*kw;
+		unsigned	 bit;
+	} kws[] = {
+		{ "PIPELINING", SMTPC_EXT_PIPELINING },
+		{ "8BITMIME", SMTPC_EXT_8BITMIME },
+		{ "SIZE", SMTPC_EXT_SIZE },
+		{ "STARTTLS", SMTPC_EXT_STARTTLS },
+		{ "AUTH", SMTPC_EXT_AUTH },
+		{ "ENHANCEDSTATUSCODES", SMTPC_EXT_ENHANCED },
+		{ "SMTPUTF8", SMTPC_EXT_SMTPUTF8 },
+		{ "DSN", SMTPC_EXT_DSN },
+	};
+	char num[24];
+	size_t kl, i, pl;
+	uint64_t v;
+
+	for (kl = 0; kl < n && t[kl] != ' '; kl++)
+		;
+	for (i = 0; i < sizeof kws / sizeof kws[0]; i++) {
+		if (strlen(kws[i].kw) != kl
+		    || ob_strncasecmp(t, kws[i].kw, kl) != 0)
+			continue;
+		c->ext |= kws[i].bit;
+		if (kws[i].bit != SMTPC_EXT_SIZE)
+			return;
+		/* RFC 1870 4: "SIZE" [number]; 0 or none = no limit */
+		t += kl;
+		n -= kl;
+		while (n > 0 && *t == ' ') {
+			t++;
+			n--;
+		}
+		for (pl = 0; pl < n && t[pl] != ' '; pl++)
+			;
+		c->size_limit = 0;
+		if (pl > 0 && pl < sizeof num) {
+			memcpy(num, t, pl);
+			num[pl] = '\0';
+			if (parse_u64(num, &v) == 0)
+				c->size_limit = v;
+		}
+		return;
+	}
+}
+
+int
+smtpc_input(struct smtpc *c, const char *line, size_t len)
+{
+	const char *t;
+	size_t tn;
+	int rv;
+
+	if (c->state == SC_FAILED || c->state == SC_DONE)
+		return -1;
+	if (sc_want[c->state] != SMTPC_WANT_READ)
+		panic("smtpc: reply line in state %s", sc_name[c->state]);
+	rv = smtp_reply_line(&c->rp, line, len, &t, &tn);
+	if (rv == -1) {
+		struct smtp_reply e;
+		char q[128], raw[100];
+		size_t k = len < sizeof raw - 1 ? len : sizeof raw - 1;
+
+		memcpy(raw, line, k);
+		raw[k] = '\0';
+		log_quote(q, sizeof q, raw);
+		smtp_reply_local(&e, 451, "4.5.0", "protocol error: malformed "
+		    "reply to %s: %s", sc_name[c->state], q);
+		if (c->state == SC_QUIT) {
+			sc_enter(c, SC_DONE);
+			return 0;
+		}
+		sc_fail(c, &e);
+		return -1;
+	}
+	if (c->state == SC_EHLO && c->rp.nlines >= 2 && c->rp.code == 250)
+		sc_ehlo_line(c, t, tn);
+	if (rv == 0)
+		return 0;
+	if (log_verbose()) {
+		char s[SMTP_REPLY_TEXT_MAX + 32];
+
+		smtp_reply_fmt(&c->rp.r, s, sizeof s);
+		log_debug("smtpc: <<< %s", s);
+	}
+	sc_reply(c, &c->rp.r);
+	return c->state == SC_FAILED ? -1 : 0;
+}
+
+/* sc_reply: the reply R to the current state's command. */
+static void
+sc_reply(struct smtpc *c, const struct smtp_reply *r)
+{
+	int cls = r->code / 100;
+	size_t idx;
+
+	/* RFC 5321 3.8: 421 may come in reply to anything: the server is
+	 * closing.  Open recipients get it (temporary). */
+	if (r->code == 421 && c->state != SC_QUIT) {
+		sc_fail(c, r);
+		return;
+	}
+	switch (c->state) {
+	case SC_GREET:
+		if (r->code == 220)
+			sc_enter(c, SC_EHLO);
+		else
+			sc_fail(c, r);
+		break;
+	case SC_EHLO:
+		if (r->code == 250)
+			sc_enter(c, SC_STARTTLS);
+		else if (r->code == 500 || r->code == 501 || r->code == 502
+		    || r->code == 504 || r->code == 550)
+			/* RFC 5321 3.2 names 500/502; old servers say more */
+			sc_enter(c, SC_HELO);
+		else
+			sc_fail(c, r);
+		break;
+	case SC_HELO:
+		if (r->code == 250)
+			sc_enter(c, SC_STARTTLS);
+		else
+			sc_fail(c, r);
+		break;
+	case SC_RSET:
+		if (cls == 2) {
+			c->need_rset = 0;
+			sc_enter(c, SC_MAIL);
+		} else {
+			struct smtp_reply e;
+			char s[SMTP_REPLY_TEXT_MAX + 32];
+
+			/* not the recipients' fault: retry them */
+			smtp_reply_fmt(r, s, sizeof s);
+			smtp_reply_local(&e, 451, "4.5.0", "RSET refused: %s",
+			    s);
+			sc_fail(c, &e);
+		}
+		break;
+	case SC_MAIL:
+		if (cls == 2) {
+			c->ri = 0;
+			sc_enter(c, SC_RCPT);
+		} else if (cls == 4 || cls == 5) {
+			sc_result_unfinished(c, r, 0);
+			c->mail_failed = 1;
+			if (c->batch) {
+				/* the RCPT and DATA replies still come */
+				c->ri = 0;
+				sc_enter(c, SC_RCPT);
+			} else
+				sc_txn_end(c, 1);
+		} else
+			sc_protocol(c, r);
+		break;
+	case SC_RCPT:
+		idx = c->sent[c->ri];
+		if (c->mail_failed)
+			;	/* pipelined after a refused MAIL: ignore */
+		else if (cls == 2) {
+			c->acc[idx] = 1;
+			c->nacc++;
+		} else if (cls == 4 || cls == 5)
+			c->txn->rcpt_result[idx] = *r;
+		else {
+			sc_protocol(c, r);
+			break;
+		}
+		if (++c->ri < c->nsent)
+			sc_enter(c, SC_RCPT);
+		else if (c->batch || c->nacc > 0)
+			sc_enter(c, SC_DATA);
+		else
+			/* RFC 5321 3.3: no recipient, no DATA */
+			sc_txn_end(c, 1);
+		break;
+	case SC_DATA:
+		if (r->code == 354 && c->nacc > 0 && !c->mail_failed)
+			sc_enter(c, SC_BODY);
+		else if (r->code == 354) {
+			/* RFC 2920 3.1: DATA went pipelined and nobody was
+			 * accepted, yet the server wants data: end it with
+			 * an empty message and ignore the result */
+			c->dot_ignore = 1;
+			log_debug("smtpc: >>> .");
+			sc_out(c, ".\r\n", 3);
+			sc_enter(c, SC_DOT);
+		} else if (cls == 4 || cls == 5) {
+			sc_result_unfinished(c, r, 1);
+			sc_txn_end(c, 1);
+		} else
+			sc_protocol(c, r);
+		break;
+	case SC_DOT:
+		if (c->dot_ignore)
+			sc_txn_end(c, 1);
+		else if (cls == 2 || cls == 4 || cls == 5) {
+			/* the one place a recipient is delivered */
+			sc_result_unfinished(c, r, 1);
+			sc_txn_end(c, 0);
+		} else
+			sc_protocol(c, r);
+		break;
+	case SC_QUIT:
+		sc_enter(c, SC_DONE);
+		break;
+	case SC_STARTTLS:
+	case SC_AUTH:
+	case SC_READY:
+	case SC_BODY:
+	case SC_DONE:
+	case SC_FAILED:
+	default:
+		panic("smtpc: reply in state %s", sc_name[c->state]);
+	}
+}
+
+void
+smtpc_lost(struct smtpc *c, const char *why)
+{
+	struct smtp_reply e;
+
+	if (c->state == SC_DONE || c->state == SC_FAILED)
+		return;
+	if (c->state == SC_QUIT) {
+		/* EOF instead of the 221: the session is over anyway */
+		sc_enter(c, SC_DONE);
+		return;
+	}
+	smtp_reply_local(&e, 451, "4.4.2", "%s", why);
+	sc_fail(c, &e);
+}
+
+/* sc_addr_check: 0 when A can go inside <> on a command line; -1 for a
+ * control octet or an overlong path.  *EIGHT is set when A holds 8-bit
+ * octets (needs SMTPUTF8, RFC 6531). */
+static int
+sc_addr_check(const char *a, int *eight)
+{
+	const unsigned char *s;
+
+	*eight = 0;
+	for (s = (const unsigned char *)a; *s; s++) {
+		if (*s < 0x20 || *s == 0x7f)
+			return -1;
+		if (*s >= 0x80)
+			*eight = 1;
+	}
+	return (size_t)(s - (const unsigned char *)a) > ADDR_MAX ? -1 : 0;
+}
+
+void
+smtpc_start(struct smtpc *c, struct smtpc_txn *t)
+{
+	struct smtp_reply e;
+	size_t i;
+	int eight, bad;
+
+	if (c->state != SC_READY)
+		panic("smtpc_start in state %s", sc_name[c->state]);
+	t->done = 0;
+	for (i = 0; i < t->nrcpt; i++)
+		memset(&t->rcpt_result[i], 0, sizeof t->rcpt_result[i]);
+	if (t->nrcpt > c->cap) {
+		c->sent = xreallocarray(c->sent, t->nrcpt, sizeof *c->sent);
+		c->acc = xreallocarray(c->acc, t->nrcpt, sizeof *c->acc);
+		c->cap = t->nrcpt;
+	}
+	if (t->nrcpt > 0)
+		memset(c->acc, 0, t->nrcpt);
+	c->txn = t;
+	c->nsent = c->ri = c->nacc = 0;
+	c->mail_failed = c->dot_ignore = 0;
+	c->batch = 0;
+	c->utf8 = 0;
+
+	/* RFC 1870 6.1: never send what the server said it won't take */
+	if (c->size_limit > 0 && t->size > c->size_limit) {
+		smtp_reply_local(&e, 552, "5.3.4", "message size %" PRIu64
+		    " exceeds the server's limit of %" PRIu64, t->size,
+		    c->size_limit);
+		goto refuse_all;
+	}
+	/* RFC 6152 3: no 8-bit octet to a server without 8BITMIME */
+	c->convert = t->convert;
+	if (t->eightbit && !(c->ext & SMTPC_EXT_8BITMIME) && !c->convert) {
+		log_warn("smtpc: 8-bit message but no 8BITMIME and no "
+		    "conversion asked: converting");
+		c->convert = 1;
+	}
+	c->body8 = t->eightbit && !c->convert
+	    && (c->ext & SMTPC_EXT_8BITMIME);
+	c->no8 = !(c->ext & SMTPC_EXT_8BITMIME);
+
+	if (sc_addr_check(t->sender, &eight) == -1) {
+		smtp_reply_local(&e, 501, "5.1.7", "bad sender address "
+		    "syntax");
+		goto refuse_all;
+	}
+	if (eight) {
+		if (!(c->ext & SMTPC_EXT_SMTPUTF8)) {
+			smtp_reply_local(&e, 553, "5.6.7", "SMTPUTF8 is "
+			    "required for the sender, but the server does "
+			    "not offer it");
+			goto refuse_all;
+		}
+		c->utf8 = 1;
+	}
+	for (i = 0; i < t->nrcpt; i++) {
+		bad = sc_addr_check(t->rcpt[i], &eight) == -1;
+		if (bad)
+			smtp_reply_local(&t->rcpt_result[i], 501, "5.1.3",
+			    "bad recipient address syntax");
+		else if (eight && !(c->ext & SMTPC_EXT_SMTPUTF8)) {
+			smtp_reply_local(&t->rcpt_result[i], 553, "5.6.7",
+			    "SMTPUTF8 is required for this recipient, but "
+			    "the server does not offer it");
+			bad = 1;
+		} else if (eight)
+			c->utf8 = 1;
+		if (!bad)
+			c->sent[c->nsent++] = i;
+	}
+	if (c->nsent == 0) {
+		t->done = 1;
+		c->txn = NULL;
+		return;
+	}
+
+	if ((c->ext & SMTPC_EXT_PIPELINING) && !c->conf.no_pipelining) {
+		/* RFC 2920 3.1: RSET, MAIL and RCPT may be grouped; DATA
+		 * ends the group.  One write carries all of them. */
+		if (c->need_rset)
+			sc_cmd(c, "RSET");
+		sc_cmd_mail(c);
+		for (i = 0; i < c->nsent; i++)
+			sc_cmd(c, "RCPT TO:<%s>", t->rcpt[c->sent[i]]);
+		sc_cmd(c, "DATA");
+		c->batch = 1;
+	}
+	sc_enter(c, c->need_rset ? SC_RSET : SC_MAIL);
+	return;
+
+refuse_all:
+	for (i = 0; i < t->nrcpt; i++)
+		if (t->rcpt_result[i].code == 0)
+			t->rcpt_result[i] = e;
+	t->done = 1;
+	c->txn = NULL;
+}
+
+/* sc_stuff: canonical text to the wire.  RFC 5321 4.5.2: a line that
+ * starts with "." gets another one.  Line ends are CRLF; a bare CR or LF
+ * (never in canonical input) is completed to CRLF so that no server can
+ * see a line end we did not mean (RFC 5321 2.3.8).  State (bol, cr)
+ * carries across calls, so any split gives the same bytes. */
+static int
+sc_stuff(struct smtpc *c, const char *p, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		if (c->cr) {
+			c->cr = 0;
+			c->bol = 1;
+			if (p[i] == '\n') {
+				sc_out(c, "\n", 1);
+				i++;
+				continue;
+			}
+			sc_out(c, "\n", 1);
+		}
+		if (p[i] == '\r') {
+			sc_out(c, "\r", 1);
+			c->cr = 1;
+			c->bol = 0;
+			i++;
+			continue;
+		}
+		if (p[i] == '\n') {
+			sc_out(c, "\r\n", 2);
+			c->bol = 1;
+			i++;
+			continue;
+		}
+		if (c->bol && p[i] == '.')
+			sc_out(c, ".", 1);
+		c->bol = 0;
+		for (j = i; j < n && p[j] != '\r' && p[j] != '\n'; j++)
+			if ((p[j] & 0x80) && c->no8)
+				return sc_body_fail(c, "8-bit data for a server "
+				    "without 8BITMIME");
+		sc_out(c, p + i, j - i);
+		i = j;
+	}
+	return 0;
+}
+
+/* sc_body_fail: the body cannot be sent as it is: a permanent result for
+ * every accepted recipient (RFC 3463 5.6.3), and the session is over (the
+ * server has part of the data; the caller drops the connection). */
+static int
+sc_body_fail(struct smtpc *c, const char *why)
+{
+	struct smtp_reply e;
+
+	smtp_reply_local(&e, 554, "5.6.3", "conversion failed: %s", why);
+	log_warn("smtpc: %s", e.text);
+	sc_fail(c, &e);
+	return -1;
+}
+
+/* sc_m8_line: the first LEN octets of c->line to mime8, then its output
+ * through sc_stuff. */
+static int
+sc_m8_line(struct smtpc *c, size_t len, int eol)
+{
+	struct ob_err err;
+	int rv;
+
+	memset(&err, 0, sizeof err);
+	rv = mime8_line(c->m8, len ? c->line.p : "", len, eol, &c->conv,
+	    &err);
+	if (rv == -1)
+		return sc_body_fail(c, err.text[0] ? err.text : "mime8 error");
+	c->piece = !eol;
+	buf_consume(&c->line, len);
+	rv = sc_stuff(c, c->conv.p, c->conv.len);
+	buf_clear(&c->conv);
+	return rv;
+}
+
+/* sc_convert: split the body into lines for mime8; a line longer than
+ * PIECE_MAX goes in pieces (eol 0), never split between CR and LF. */
+static int
+sc_convert(struct smtpc *c, const char *p, size_t n)
+{
+	const char *nl;
+	size_t seg, room, len;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		seg = nl != NULL ? (size_t)(nl - p) : n;
+		room = PIECE_MAX - c->line.len;
+		if (seg >= room && (nl == NULL || seg > room)) {
+			/* the line goes on past the piece limit */
+			if (buf_add(&c->line, p, room) == -1)
+				panic("smtpc: line buffer");
+			p += room;
+			n -= room;
+			len = c->line.len;
+			if (c->line.p[len - 1] == '\r')
+				len--;
+			if (sc_m8_line(c, len, 0) == -1)
+				return -1;
+			continue;
+		}
+		if (buf_add(&c->line, p, seg) == -1)
+			panic("smtpc: line buffer");
+		if (nl == NULL)
+			return 0;
+		p += seg + 1;
+		n -= seg + 1;
+		len = c->line.len;
+		if (len > 0 && c->line.p[len - 1] == '\r')
+			len--;
+		if (sc_m8_line(c, len, 1) == -1)
+			return -1;
+		buf_clear(&c->line);
+	}
+	return 0;
+}
+
+int
+smtpc_body(struct smtpc *c, const void *data, size_t n)
+{
+	if (c->state != SC_BODY)
+		panic("smtpc_body in state %s", sc_name[c->state]);
+	if (c->convert)
+		return sc_convert(c, data, n);
+	return sc_stuff(c, data, n);
+}
+
+int
+smtpc_body_end(struct smtpc *c)
+{
+	struct ob_err err;
+	size_t len;
+
+	if (c->state != SC_BODY)
+		panic("smtpc_body_end in state %s", sc_name[c->state]);
+	if (c->convert) {
+		len = c->line.len;
+		if (len > 0 && c->line.p[len - 1] == '\r')
+			len--;
+		if ((len > 0 || c->piece) && sc_m8_line(c, len, 1) == -1)
+			return -1;
+		buf_clear(&c->line);
+		memset(&err, 0, sizeof err);
+		if (mime8_end(c->m8, &c->conv, &err) == -1)
+			return sc_body_fail(c, err.text[0] ? err.text
+			    : "mime8 error");
+		if (sc_stuff(c, c->conv.p, c->conv.len) == -1)
+			return -1;
+		buf_clear(&c->conv);
+	}
+	if (c->cr) {
+		sc_out(c, "\n", 1);
+		c->cr = 0;
+		c->bol = 1;
+	}
+	/* RFC 5321 4.1.1.4: the body ends with CRLF before the "." */
+	if (!c->bol)
+		sc_out(c, "\r\n", 2);
+	log_debug("smtpc: >>> .");
+	sc_out(c, ".\r\n", 3);
+	sc_enter(c, SC_DOT);
+	return 0;
+}
+
+void
+smtpc_quit(struct smtpc *c)
+{
+	if (c->state == SC_DONE || c->state == SC_FAILED)
+		return;
+	if (c->state != SC_READY)
+		panic("smtpc_quit in state %s", sc_name[c->state]);
+	sc_enter(c, SC_QUIT);
+}

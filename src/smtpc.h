@@ -21,6 +21,16 @@
  *   } }
  * A read error, EOF or timeout is reported with smtpc_lost(), which ends
  * the session and gives every unfinished recipient a temporary result.
+ * smtpc_input() takes exactly one line per call; the caller reads lines
+ * only while smtpc_want() is SMTPC_WANT_READ (a reply to a pipelined
+ * batch is read line by line in that same loop).  Pass body chunks of at
+ * most SMTPC_CHUNK_MAX octets and send the output once it holds
+ * SMTPC_FLUSH_AT octets: the output buffer is bounded (SMTPC_OUT_MAX) and
+ * overrunning it is a broken invariant (panic).
+ *
+ * Later (TLS issue): STARTTLS adds a want SMTPC_WANT_TLS after the 220 to
+ * STARTTLS; the caller does the handshake and calls smtpc_tls_done(),
+ * which re-enters EHLO and forgets the old extensions (RFC 3207 4.2).
  */
 #ifndef OUTBOX_SMTPC_H
 #define OUTBOX_SMTPC_H
@@ -30,6 +40,10 @@
 
 #include "smtp_reply.h"
 #include "util.h"
+
+#define SMTPC_FLUSH_AT	(64 * 1024)		/* send output at this size */
+#define SMTPC_CHUNK_MAX	(1024 * 1024)		/* max octets per smtpc_body() */
+#define SMTPC_OUT_MAX	(8 * SMTPC_CHUNK_MAX)	/* output buffer hard limit */
 
 struct smtpc_conf {
 	const char	*helo_name;
@@ -75,7 +89,9 @@ enum smtpc_want {
 #define SMTPC_EXT_DSN		0x80
 
 /* smtpc_new: a session that starts by waiting for the greeting.  CONF is
- * copied (its strings must outlive the engine). */
+ * copied (its strings must outlive the engine).  helo_name must be 1-255
+ * printable octets (conf validates it); otherwise "localhost" is used and
+ * an error is logged. */
 struct smtpc *smtpc_new(const struct smtpc_conf *conf);
 void	smtpc_free(struct smtpc *c);			/* NULL is fine */
 
@@ -98,15 +114,24 @@ void	smtpc_lost(struct smtpc *c, const char *why);
 /* smtpc_start: begin transaction T (only in SMTPC_WANT_TXN).  A message
  * larger than the server's SIZE limit is refused here without a command
  * being sent (local 552 5.3.4 for every recipient, T->done set, and the
- * engine stays in SMTPC_WANT_TXN). */
+ * engine stays in SMTPC_WANT_TXN).  Addresses that cannot go on a command
+ * line get local results and no command: a control octet or over 512
+ * octets (501 5.1.7 sender, for every recipient / 501 5.1.3 recipient),
+ * 8-bit octets without SMTPUTF8 offered (553 5.6.7); with it, MAIL gets
+ * the SMTPUTF8 parameter.  When no recipient is left, T->done is set at
+ * once, as for SIZE.  EIGHTBIT without 8BITMIME and without CONVERT is
+ * treated as CONVERT (logged).  Always check T->done after the call. */
 void	smtpc_start(struct smtpc *c, struct smtpc_txn *t);
 /* smtpc_body: the next body bytes in canonical form (any split).  Dots
  * are stuffed here (RFC 5321 4.5.2) and, with T->convert, the text goes
- * through mime8 first.  0, or -1 (conversion failed: the caller should
- * drop the connection; the recipients have permanent results). */
+ * through mime8 first.  0, or -1 (conversion failed, or an 8-bit octet
+ * for a server without 8BITMIME: the state is SMTPC_FAILED, the caller
+ * drops the connection without sending more; the accepted recipients
+ * have permanent local 554 5.6.3 results, T->done is set). */
 int	smtpc_body(struct smtpc *c, const void *data, size_t n);
 /* smtpc_body_end: adds CRLF if the body did not end with one, and the
- * terminating ".".  Then the engine waits for the reply. */
+ * terminating ".".  Then the engine waits for the reply.  0, or -1 as for
+ * smtpc_body (mime8 flush). */
 int	smtpc_body_end(struct smtpc *c);
 /* smtpc_quit: send QUIT (in SMTPC_WANT_TXN). */
 void	smtpc_quit(struct smtpc *c);
