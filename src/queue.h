@@ -20,6 +20,15 @@
 
 #define QUEUE_ID_LEN	13	/* Crockford base32 of a 64-bit id */
 
+/* The body is stored in chunks of QUEUE_CHUNK_SIZE octets (the last one
+ * shorter); queue_body_chunk's OUT must accept that much. */
+#define QUEUE_CHUNK_SIZE	(256 * 1024)
+/* A submission keeps up to QUEUE_SUB_BUFMAX octets in memory; a message
+ * no larger is written in the one publishing transaction. */
+#define QUEUE_SUB_BUFMAX	(4 * QUEUE_CHUNK_SIZE)
+/* The schema this code reads and writes (the "meta" database). */
+#define QUEUE_SCHEMA_VERSION	1
+
 /* Recipient states */
 #define QR_PENDING	0
 #define QR_DELIVERED	1
@@ -72,18 +81,29 @@ int	queue_id_parse(const char *s, uint64_t *id);
 
 /* ---- submission ------------------------------------------------------ *
  * queue_sub_begin picks an id (no transaction needed).  queue_sub_write
- * buffers body bytes and, past 1 MiB, writes full chunks in unsynced
- * transactions under the id, invisible until published.  queue_sub_commit
+ * buffers body bytes and, once the message passes QUEUE_SUB_BUFMAX,
+ * writes full chunks in transactions that skip the meta-page sync, under
+ * the id reserved in "pend", invisible until published.  queue_sub_commit
  * writes the rest, the message record, the recipients and the due entry
- * in one transaction, and returns only after it is synced to disk.  On any
- * failure, or with queue_sub_abort, chunks already written are removed;
- * chunks of a crashed submitter are removed by queue_gc. */
+ * in one transaction, and returns only after it is synced to disk.  After
+ * a failure, further writes and the commit fail; queue_sub_free then
+ * removes the chunks already written; chunks of a crashed submitter are
+ * removed by queue_gc. */
 struct queue_sub;
 int	queue_sub_begin(struct queue *q, struct queue_sub **sp,
 	    struct ob_err *err);
-const char *queue_sub_id(const struct queue_sub *s);	/* borrowed */
+/* queue_sub_id: the printable id, borrowed until queue_sub_free.  Ids are
+ * random in their low 20 bits; in the (one in a million per submission in
+ * the same millisecond) case of a collision, the id changes before the
+ * first chunk is written or at commit: read it again after commit. */
+const char *queue_sub_id(const struct queue_sub *s);
 int	queue_sub_write(struct queue_sub *s, const void *p, size_t n,
 	    struct ob_err *err);
+/* queue_sub_commit: SENDER ("" = null sender), RCPT (NRCPT >= 1)
+ * addresses, FLAGS QM_*, NOW the arrival time (the message is due at
+ * once).  Returns 0 only after the transaction is on disk: exit 0 of
+ * sendmail depends on it.  -1 with OB_TEMP (map/disk full, I/O error) or
+ * OB_PERM (bad arguments). */
 int	queue_sub_commit(struct queue_sub *s, const char *sender,
 	    const char *const *rcpt, size_t nrcpt, unsigned flags,
 	    int64_t now, struct ob_err *err);
@@ -93,7 +113,9 @@ void	queue_sub_free(struct queue_sub *s);
 /* ---- delivery -------------------------------------------------------- *
  * queue_claim: lease up to MAX messages that are due (due <= NOW, or any
  * with ALL), not held, not leased by a live process, and not attempted at
- * or after NOT_SINCE (so one run tries each message once).  The lease
+ * or after NOT_SINCE (so one run tries each message once; NOT_SINCE <= 0
+ * disables that test; a message never attempted always passes).  A lease
+ * that ran out is no obstacle, even if its process lives.  The lease
  * lasts LEASE_MS; their ids go to IDS.  One write transaction. */
 int	queue_claim(struct queue *q, int64_t now, int all, int64_t not_since,
 	    int64_t lease_ms, uint64_t *ids, size_t max, size_t *n,
@@ -112,11 +134,17 @@ int	queue_body_chunk(struct queue *q, uint64_t id, uint32_t i,
 /* queue_update: store the recipients' states of the N messages (their
  * attempts, next_attempt, last_attempt, last_result as the caller set
  * them), release their leases, and put each back in the due index at its
- * earliest pending next_attempt.  A message with no pending recipient left
- * is removed.  One synced transaction for all N. */
+ * earliest pending next_attempt (0 = NOW).  A message whose recipients
+ * are all delivered is removed with its body.  One with failed but no
+ * pending recipients stays, out of the due index (due = 0), until bounces
+ * take it.  Sets last_attempt = NOW.  A message leased by another live
+ * process keeps that lease and due entry; one deleted meanwhile is
+ * skipped.  One synced transaction for all N; M[i]->nrcpt must match the
+ * stored message. */
 int	queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
 	    int64_t now, struct ob_err *err);
-/* queue_release: drop our leases on IDS without an attempt (shutdown). */
+/* queue_release: drop our leases on IDS without an attempt (shutdown);
+ * they become due at once.  Ids leased by others are left alone. */
 int	queue_release(struct queue *q, const uint64_t *ids, size_t n,
 	    struct ob_err *err);
 
@@ -128,13 +156,30 @@ int	queue_foreach(struct queue *q,
 	    int (*fn)(const struct queue_msg *m, void *arg), void *arg,
 	    struct ob_err *err);
 /* queue_gc: remove body chunks of submissions that never published and
- * whose process is gone, and free leases of dead processes (due now).
- * Returns how many items were cleaned, or -1. */
+ * whose process is gone (or that started over QUEUE_PEND_MAX_AGE_MS ago),
+ * and free leases of dead processes (due now).  Returns how many items
+ * were cleaned, or -1. */
+#define QUEUE_PEND_MAX_AGE_MS	(24 * 3600 * 1000LL)
 int	queue_gc(struct queue *q, int64_t now, struct ob_err *err);
 
+/* queue_delete: remove message ID, its recipients, body and due entry in
+ * one synced transaction.  1 = deleted, 0 = no such message, -1 = error. */
+int	queue_delete(struct queue *q, uint64_t id, struct ob_err *err);
+
+/* queue_stat: sizes in octets, the rest are entry counts. */
 struct queue_stat {
 	uint64_t map_size, map_used, messages;
+	uint64_t rcpts;		/* recipient records */
+	uint64_t chunks;	/* body chunks, published or not */
+	uint64_t due;		/* due index entries */
+	uint64_t pending;	/* unpublished large submissions (pend) */
 };
 int	queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err);
+
+/* Test seam: when set, called inside every write transaction just before
+ * its commit, with the name of the operation ("chunk", "commit", "claim",
+ * "update", "release", "gc", "delete", "abort", "init").  Tests use it to
+ * die inside a transaction.  NULL in production. */
+extern void (*queue_test_hook)(const char *what);
 
 #endif
