@@ -1,3 +1,380 @@
-/* deliver.c - stub, being written */
+/* deliver.c - one delivery run to the configured relays.
+ *
+ * Claims due messages from the queue in small batches (a lease each),
+ * sends them over one connection (RSET between transactions, pipelined by
+ * the engine when offered), and records every recipient's result in its
+ * own synced transaction right after the reply to the final dot, so the
+ * window in which a crash can cause a duplicate (DESIGN.md invariant 2) is
+ * one message wide.  The SMTP dialogue itself is smtpc's; this file owns
+ * the sockets, the waiting, and the policy of what a reply means.
+ *
+ * Relay policy: relays are tried in the configured order; one that refuses
+ * the connection, times out, or greets/EHLOs with an error is skipped for
+ * the next.  When none can be reached, every message claimed in this run
+ * is recorded as deferred with the reason, and the run stops trying (no
+ * connection attempt per message).  Backoff between runs is the
+ * scheduler's (a later issue): for now a deferred recipient is due again
+ * at once, and each run attempts a message at most once.
+ */
 #include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
 #include "deliver.h"
+#include "log.h"
+#include "queue.h"
+#include "smtpc.h"
+#include "util.h"
+
+#define DELIVER_BATCH		16		/* messages claimed at once */
+#define DELIVER_LEASE_MS	(3600 * 1000)	/* a dead holder's lease is
+						 * freed by queue_gc anyway */
+#define DELIVER_MAX_LINE	4096		/* reply lines kept (RFC 5321
+						 * 4.5.3.1.5 allows 512) */
+#define DELIVER_WRITE_AT	65536		/* body bytes buffered per write */
+#define DELIVER_MAX_RECONNECT	3		/* sessions lost per run */
+
+struct session {
+	struct conn		*conn;
+	struct smtpc		*smtp;
+	const struct conf_relay	*relay;
+	char			 name[300];	/* host:port, for logs */
+	struct buf		 line;
+};
+
+int
+deliver_classify(const struct smtp_reply *r)
+{
+	if (r->code >= 200 && r->code < 300)
+		return QR_DELIVERED;
+	if (r->code >= 500 && r->code < 600)
+		return QR_FAILED;
+	return QR_PENDING;
+}
+
+static void
+sess_close(struct session *s)
+{
+	smtpc_free(s->smtp);
+	conn_close(s->conn);
+	buf_free(&s->line);
+	memset(s, 0, sizeof *s);
+}
+
+/* sess_flush: send what the engine has queued.  A failed write ends the
+ * session (smtpc_lost gives unfinished recipients a temporary result). */
+static int
+sess_flush(struct session *s, const struct conf *c)
+{
+	struct buf *out = smtpc_output(s->smtp);
+	struct ob_err err;
+
+	if (out->len == 0)
+		return 0;
+	if (conn_write(s->conn, out->p, out->len, c->command_timeout,
+	    &err) == -1) {
+		smtpc_lost(s->smtp, err.text);
+		return -1;
+	}
+	buf_clear(out);
+	return 0;
+}
+
+/* sess_wait: exchange commands and replies until the engine wants
+ * something other than a reply. */
+static enum smtpc_want
+sess_wait(struct session *s, const struct conf *c)
+{
+	struct ob_err err;
+	enum smtpc_want w;
+	int r;
+
+	for (;;) {
+		if (sess_flush(s, c) == -1)
+			return smtpc_want(s->smtp);
+		w = smtpc_want(s->smtp);
+		if (w != SMTPC_WANT_READ)
+			return w;
+		r = conn_read_line(s->conn, &s->line, DELIVER_MAX_LINE,
+		    smtpc_timeout_ms(s->smtp), &err);
+		if (r == 1) {
+			log_debug("%s <<< %s", s->name, s->line.p);
+			smtpc_input(s->smtp, s->line.p, s->line.len);
+		} else if (r == 0) {
+			char why[400];
+
+			snprintf(why, sizeof why, "connection closed by %s in "
+			    "state %s", s->name, smtpc_state_name(s->smtp));
+			smtpc_lost(s->smtp, why);
+		} else
+			smtpc_lost(s->smtp, err.text);
+	}
+}
+
+/* sess_open: connect to relays in order from the first; 0 with a session
+ * ready for a transaction, or -1 with the last relay's reason in ERR. */
+static int
+sess_open(struct session *s, const struct conf *c,
+    const struct smtpc_conf *sc, struct ob_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < c->nrelays; i++) {
+		const struct conf_relay *r = &c->relays[i];
+		const struct smtp_reply *e;
+		char rs[SMTP_REPLY_TEXT_MAX + 32];
+
+		memset(s, 0, sizeof *s);
+		s->relay = r;
+		snprintf(s->name, sizeof s->name, strchr(r->host, ':')
+		    ? "[%s]:%d" : "%s:%d", r->host, r->port);
+		if (conn_connect(&s->conn, r->host, r->port,
+		    c->connect_timeout, err) == -1) {
+			log_warn("relay=%s status=unreachable reason=\"%s\"",
+			    s->name, err->text);
+			continue;
+		}
+		buf_init(&s->line, 0);
+		s->smtp = smtpc_new(sc);
+		if (sess_wait(s, c) == SMTPC_WANT_TXN) {
+			log_debug("relay=%s connected extensions=0x%x",
+			    s->name, smtpc_extensions(s->smtp));
+			return 0;
+		}
+		e = smtpc_error(s->smtp);
+		if (e->local)
+			snprintf(rs, sizeof rs, "%s", e->text);
+		else
+			smtp_reply_fmt(e, rs, sizeof rs);
+		ob_err_set(err, OB_TEMP, 0, "%s: %s", s->name, rs);
+		log_warn("relay=%s status=refused reason=\"%s\"", s->name, rs);
+		sess_close(s);
+	}
+	return -1;
+}
+
+static void
+record(struct queue_msg *m, size_t ri, const struct smtp_reply *r,
+    const char *relay, int64_t now, struct deliver_stats *st)
+{
+	static const char *const status[] = { "deferred", "sent", "failed" };
+	struct queue_rcpt *rc = &m->rcpt[ri];
+	char res[SMTP_REPLY_TEXT_MAX + 32], q1[600], q2[SMTP_REPLY_TEXT_MAX + 64];
+	const char *dsn = r->status;
+
+	if (r->local && *r->status != '\0')	/* "5.6.3 our reason" */
+		snprintf(res, sizeof res, "%s %s", r->status, r->text);
+	else if (r->local)
+		snprintf(res, sizeof res, "%s", r->text);
+	else
+		smtp_reply_fmt(r, res, sizeof res);
+	rc->state = deliver_classify(r);
+	rc->attempts++;
+	rc->last_attempt = now;
+	rc->next_attempt = now;	/* the scheduler (next issue) backs off */
+	free(rc->last_result);
+	rc->last_result = xstrdup(res);
+	if (*dsn == '\0')
+		dsn = rc->state == QR_DELIVERED ? "2.0.0"
+		    : rc->state == QR_FAILED ? "5.0.0" : "4.0.0";
+	switch (rc->state) {
+	case QR_DELIVERED: st->delivered++; break;
+	case QR_FAILED: st->failed++; break;
+	case QR_PENDING: st->deferred++; break;
+	default: panic("record: state %d", rc->state);
+	}
+	log_info("%s delivery to=<%s> relay=%s status=%s dsn=%s delay=%.2fs "
+	    "%s=%s", m->idstr, log_quote(q1, sizeof q1, rc->addr), relay,
+	    status[rc->state], dsn, (double)(now - m->arrival) / 1000.0,
+	    r->local ? "reason" : "reply", log_quote(q2, sizeof q2, res));
+}
+
+/* record_all: one reply for every pending recipient of M. */
+static void
+record_all(struct queue_msg *m, const struct smtp_reply *r,
+    const char *relay, int64_t now, struct deliver_stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].state == QR_PENDING)
+			record(m, i, r, relay, now, st);
+}
+
+/* send_body: stream the stored message through the engine. */
+static void
+send_body(struct session *s, const struct conf *c, struct queue *q,
+    const struct queue_msg *m, struct buf *chunk)
+{
+	struct ob_err err;
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < m->nchunks; i++) {
+		r = queue_body_chunk(q, m->id, i, chunk, &err);
+		if (r != 1) {
+			/* The DATA can't be taken back: drop the connection
+			 * so the server discards what it got. */
+			smtpc_lost(s->smtp, r == 0 ? "queue: body chunk "
+			    "missing" : err.text);
+			return;
+		}
+		if (smtpc_body(s->smtp, chunk->p, chunk->len) == -1)
+			return;
+		if (smtpc_output(s->smtp)->len >= DELIVER_WRITE_AT
+		    && sess_flush(s, c) == -1)
+			return;
+	}
+	smtpc_body_end(s->smtp);
+}
+
+/* send_msg: one transaction for M's pending recipients; results recorded
+ * into M.  Returns 0 when the session can carry another transaction. */
+static int
+send_msg(struct session *s, const struct conf *c, struct queue *q,
+    struct queue_msg *m, struct buf *chunk, struct deliver_stats *st)
+{
+	struct smtpc_txn t;
+	const char **rcpt = xcalloc(m->nrcpt, sizeof *rcpt);
+	size_t *idx = xcalloc(m->nrcpt, sizeof *idx);
+	struct smtp_reply *res = xcalloc(m->nrcpt, sizeof *res);
+	size_t i, n = 0;
+	enum smtpc_want w = SMTPC_WANT_TXN;
+	int64_t now;
+
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].state == QR_PENDING) {
+			idx[n] = i;
+			rcpt[n++] = m->rcpt[i].addr;
+		}
+	memset(&t, 0, sizeof t);
+	t.sender = m->sender;
+	t.rcpt = rcpt;
+	t.nrcpt = n;
+	t.size = m->size;
+	t.eightbit = (m->flags & QM_8BIT) != 0;
+	t.rcpt_result = res;
+	t.convert = t.eightbit
+	    && !(smtpc_extensions(s->smtp) & SMTPC_EXT_8BITMIME);
+	if (t.convert && (m->flags & QM_8BITHDR)) {
+		/* RFC 6152 3: no 8-bit octet may reach this server, and a
+		 * header field can't be converted without its charset. */
+		for (i = 0; i < n; i++)
+			smtp_reply_local(&res[i], 554, "5.6.3", "8-bit octets in "
+			    "the header section, and %s does not support "
+			    "8BITMIME", s->name);
+		t.done = 1;
+	} else if (n > 0) {
+		smtpc_start(s->smtp, &t);
+		for (;;) {
+			w = sess_wait(s, c);
+			if (w == SMTPC_WANT_BODY) {
+				send_body(s, c, q, m, chunk);
+				w = smtpc_want(s->smtp);
+				if (w == SMTPC_WANT_BODY)	/* conversion failed */
+					break;
+				continue;
+			}
+			break;
+		}
+	}
+	now = ob_now_ms();
+	for (i = 0; i < n; i++) {
+		if (res[i].code == 0)
+			smtp_reply_local(&res[i], 451, "4.4.2", "no result: "
+			    "session ended in state %s",
+			    smtpc_state_name(s->smtp));
+		record(m, idx[i], &res[i], s->name, now, st);
+	}
+	free(rcpt);
+	free(idx);
+	free(res);
+	return w == SMTPC_WANT_TXN ? 0 : -1;
+}
+
+int
+deliver_flush(const struct conf *c, struct queue *q, int all,
+    struct deliver_stats *st, struct ob_err *err)
+{
+	struct smtpc_conf sc;
+	struct session s;
+	struct buf chunk;
+	uint64_t ids[DELIVER_BATCH];
+	int64_t start = ob_now_ms();
+	size_t n, i;
+	int have = 0, down = 0, lost = 0, r = -1;
+	char down_why[sizeof err->text] = "";
+
+	memset(st, 0, sizeof *st);
+	memset(&s, 0, sizeof s);
+	memset(&sc, 0, sizeof sc);
+	sc.helo_name = c->helo_name;
+	sc.greeting_timeout = c->greeting_timeout;
+	sc.command_timeout = c->command_timeout;
+	sc.data_timeout = c->data_timeout;
+	buf_init(&chunk, 0);
+	if (queue_gc(q, start, err) == -1)
+		goto fail;
+	for (;;) {
+		if (queue_claim(q, ob_now_ms(), all, start, DELIVER_LEASE_MS,
+		    ids, DELIVER_BATCH, &n, err) == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			struct queue_msg *m = NULL;
+			int k = queue_load(q, ids[i], &m, err);
+
+			if (k == -1)
+				goto fail;
+			if (k == 0)
+				continue;
+			st->messages++;
+			if (!have && !down) {
+				if (lost >= DELIVER_MAX_RECONNECT) {
+					snprintf(down_why, sizeof down_why,
+					    "%d sessions lost in this run",
+					    lost);
+					down = 1;
+				} else if (sess_open(&s, c, &sc, err) == 0)
+					have = 1;
+				else {
+					snprintf(down_why, sizeof down_why,
+					    "%s", err->text);
+					down = 1;
+				}
+			}
+			if (have) {
+				if (send_msg(&s, c, q, m, &chunk, st) == -1) {
+					sess_close(&s);
+					have = 0;
+					lost++;
+				}
+			} else {
+				struct smtp_reply rep;
+
+				smtp_reply_local(&rep, 451, "4.4.1",
+				    "no relay reachable: %s", down_why);
+				record_all(m, &rep, "none", ob_now_ms(), st);
+			}
+			k = queue_update(q, &m, 1, ob_now_ms(), err);
+			queue_msg_free(m);
+			if (k == -1)
+				goto fail;
+		}
+	}
+	r = 0;
+fail:
+	if (have) {
+		smtpc_quit(s.smtp);
+		sess_wait(&s, c);
+		sess_close(&s);
+	}
+	st->unreachable = down && st->delivered == 0;
+	buf_free(&chunk);
+	return r;
+}
