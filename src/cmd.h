@@ -1,3 +1,31 @@
-#ifndef OUTBOX_cmd_H
-#define OUTBOX_cmd_H
+/* cmd.h - the commands of the outbox executables.
+ *
+ * Only cmd_* and main() may exit the program (STYLE.md 4).  Each command
+ * returns its exit status (sysexits.h) or calls die().
+ */
+#ifndef OUTBOX_CMD_H
+#define OUTBOX_CMD_H
+
+#include "conf.h"
+
+/* Options common to every command. */
+struct cmd_opts {
+	const char	*conf_path;	/* -C FILE, or NULL */
+	int		 verbose;	/* -v */
+};
+
+/* cmd_conf: load the configuration as CLI.md says: -C FILE, else
+ * $OUTBOX_CONF, else the default path (a missing default file means all
+ * defaults).  Errors are printed and the program exits EX_CONFIG.  Sets up
+ * logging for IDENT from the configuration.  The caller owns the result. */
+struct conf *cmd_conf(const struct cmd_opts *o, const char *ident);
+
+int	cmd_sendmail(int argc, char **argv, struct cmd_opts *o);
+int	cmd_queue(int argc, char **argv, struct cmd_opts *o);
+int	cmd_flush(int argc, char **argv, struct cmd_opts *o);
+int	cmd_config(int argc, char **argv, struct cmd_opts *o);
+
+/* cmd_usage_sendmail: the sendmail-mode usage text to F. */
+void	cmd_usage_sendmail(FILE *f);
+
 #endif

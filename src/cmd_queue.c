@@ -1,2 +1,292 @@
+/* cmd_queue.c - queue listing (table and JSON), flush, config.
+ *
+ * The JSON form of `outbox queue --json` is a stable interface, documented
+ * in outbox(8): change it only by adding keys.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "conf.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+
+static const char *const state_name[] = { "pending", "delivered", "failed" };
+
+static const char *
+rcpt_state(int s)
+{
+	if (s < 0 || s > QR_FAILED)
+		return "unknown";
+	return state_name[s];
+}
+
+/* json_str: S as a JSON string.  Valid UTF-8 passes through; other octets
+ * are escaped as \u00XX (read as Latin-1) so the output is always JSON. */
+static void
+json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	putc('"', f);
+	while (*p) {
+		size_t n = 0, k;
+
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3;
+		for (k = 1; k <= n; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				break;
+		if (n && k > n) {
+			fwrite(p, 1, n + 1, f);
+			p += n + 1;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			putc(*p, f);
+		p++;
+	}
+	putc('"', f);
+}
+
+static void
+json_time(FILE *f, int64_t t)
+{
+	char ts[32];
+
+	if (t <= 0) {
+		fputs("null", f);
+		return;
+	}
+	fmt_iso_time(ts, sizeof ts, t);
+	fprintf(f, "\"%s\"", ts);
+}
+
+struct list_state {
+	FILE	*f;
+	int64_t	 now;
+	size_t	 n;
+	uint64_t bytes;
+};
+
+static int
+list_json(const struct queue_msg *m, void *arg)
+{
+	struct list_state *ls = arg;
+	FILE *f = ls->f;
+	size_t i;
+
+	fputs(ls->n++ ? ",\n" : "\n", f);
+	fprintf(f, "{\"id\":\"%s\",\"sender\":", m->idstr);
+	json_str(f, m->sender);
+	fputs(",\"arrival\":", f);
+	json_time(f, m->arrival);
+	fprintf(f, ",\"size\":%llu,\"held\":%s,\"recipients\":[",
+	    (unsigned long long)m->size, m->flags & QM_HELD ? "true" : "false");
+	for (i = 0; i < m->nrcpt; i++) {
+		const struct queue_rcpt *r = &m->rcpt[i];
+
+		fputs(i ? ",{\"address\":" : "{\"address\":", f);
+		json_str(f, r->addr);
+		fprintf(f, ",\"state\":\"%s\",\"attempts\":%lu,"
+		    "\"next_attempt\":", rcpt_state(r->state),
+		    (unsigned long)r->attempts);
+		if (r->state == QR_PENDING)
+			json_time(f, r->next_attempt > 0 ? r->next_attempt
+			    : m->arrival);
+		else
+			fputs("null", f);
+		fputs(",\"last_result\":", f);
+		json_str(f, r->last_result);
+		putc('}', f);
+	}
+	fputs("]}", f);
+	return 0;
+}
+
+static int
+list_table(const struct queue_msg *m, void *arg)
+{
+	struct list_state *ls = arg;
+	FILE *f = ls->f;
+	char ts[32];
+	size_t i;
+
+	if (ls->n++ == 0)
+		fprintf(f, "%-13s  %-20s %9s  %s\n", "Queue ID",
+		    "Arrival (UTC)", "Size", "Sender / Recipients");
+	ls->bytes += m->size;
+	fmt_iso_time(ts, sizeof ts, m->arrival);
+	ts[10] = ' ';
+	ts[19] = '\0';
+	fprintf(f, "%-13s  %-20s %9llu  <%s>%s\n", m->idstr, ts,
+	    (unsigned long long)m->size, m->sender,
+	    m->flags & QM_HELD ? "  (held)" : "");
+	for (i = 0; i < m->nrcpt; i++) {
+		const struct queue_rcpt *r = &m->rcpt[i];
+		char next[48] = "";
+
+		if (r->state == QR_PENDING) {
+			if (r->next_attempt <= ls->now)
+				snprintf(next, sizeof next, "next now");
+			else {
+				fmt_iso_time(ts, sizeof ts, r->next_attempt);
+				ts[10] = ' ';
+				ts[19] = '\0';
+				snprintf(next, sizeof next, "next %s", ts);
+			}
+		}
+		fprintf(f, "    %-9s attempts %-3lu %-24s <%s>\n",
+		    rcpt_state(r->state), (unsigned long)r->attempts, next,
+		    r->addr);
+		if (r->last_result)
+			fprintf(f, "        %s\n", r->last_result);
+	}
+	return 0;
+}
+
+int
+cmd_queue(int argc, char **argv, struct cmd_opts *o)
+{
+	struct list_state ls = { stdout, 0, 0, 0 };
+	struct ob_err err;
+	struct queue *q = NULL;
+	struct conf *c;
+	int json = 0, i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else {
+			fprintf(stderr, "usage: outbox queue [--json]\n");
+			return EX_USAGE;
+		}
+	}
+	c = cmd_conf(o, "outbox");
+	ls.now = ob_now_ms();
+	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
+		fprintf(stderr, "outbox: %s\n", err.text);
+		conf_free(c);
+		return err.ex ? err.ex : EX_TEMPFAIL;
+	}
+	if (json)
+		putc('[', stdout);
+	r = queue_foreach(q, json ? list_json : list_table, &ls, &err);
+	if (json)
+		fputs(ls.n ? "\n]\n" : "]\n", stdout);
+	else if (r == 0 && ls.n == 0)
+		puts("Mail queue is empty");
+	else if (r == 0)
+		printf("-- %zu message%s, %llu bytes\n", ls.n,
+		    ls.n == 1 ? "" : "s", (unsigned long long)ls.bytes);
+	queue_close(q);
+	conf_free(c);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "outbox: writing the listing: %s\n",
+		    strerror(errno));
+		return EX_IOERR;
+	}
+	if (r == -1) {
+		fprintf(stderr, "outbox: %s\n", err.text);
+		return err.ex ? err.ex : EX_TEMPFAIL;
+	}
+	return 0;
+}
+
+/* deliver_path: outbox-deliver as CLI.md says: $OUTBOX_DELIVER, else next
+ * to this executable (a build tree), else the installed one. */
+static const char *
+deliver_path(char *buf, size_t n)
+{
+	const char *e = getenv("OUTBOX_DELIVER");
+	char self[PATH_MAX];
+	ssize_t k;
+	char *slash;
+
+	if (e != NULL && *e != '\0')
+		return e;
+	k = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (k > 0) {
+		self[k] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (ob_snprintf(buf, n, "%s/outbox-deliver", self) > 0
+			    && access(buf, X_OK) == 0)
+				return buf;
+		}
+	}
+	return LIBEXECDIR "/outbox-deliver";
+}
+
+int
+cmd_flush(int argc, char **argv, struct cmd_opts *o)
+{
+	char path[PATH_MAX];
+	const char *exe, *args[8];
+	int i, n = 0, all = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0)
+			all = 1;
+		else {
+			fprintf(stderr, "usage: outbox flush [--all]\n");
+			return EX_USAGE;
+		}
+	}
+	exe = deliver_path(path, sizeof path);
+	args[n++] = "outbox-deliver";
+	if (o->conf_path) {
+		args[n++] = "-C";
+		args[n++] = o->conf_path;
+	}
+	if (o->verbose)
+		args[n++] = "-v";
+	args[n++] = "flush";
+	if (all)
+		args[n++] = "--all";
+	args[n] = NULL;
+	execv(exe, (char *const *)args);
+	fprintf(stderr, "outbox: cannot run %s: %s\n", exe, strerror(errno));
+	return EX_UNAVAILABLE;
+}
+
+int
+cmd_config(int argc, char **argv, struct cmd_opts *o)
+{
+	struct conf *c;
+	int check = 0, i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--check") == 0)
+			check = 1;
+		else {
+			fprintf(stderr, "usage: outbox config [--check]\n");
+			return EX_USAGE;
+		}
+	}
+	c = cmd_conf(o, "outbox");	/* exits EX_CONFIG on errors */
+	if (!check)
+		conf_print(c, stdout);
+	conf_free(c);
+	return 0;
+}

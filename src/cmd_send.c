@@ -1,2 +1,518 @@
+/* cmd_send.c - sendmail mode: flags, stdin, enqueue, exit code.
+ *
+ * Reads one message from stdin, normalises it (canonical CRLF, header
+ * rules of msg.c), resolves the recipients and writes it into the queue.
+ * Exit 0 means the queue transaction holding the whole message has been
+ * committed and synced (DESIGN.md invariant 1); every other outcome is a
+ * sysexits code with one clear line on stderr, and nothing is queued.
+ * This is the one place that maps errors to the command's exit codes.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "addr.h"
 #include "cmd.h"
+#include "conf.h"
+#include "log.h"
+#include "msg.h"
+#include "queue.h"
+#include "util.h"
+
+#define SEND_MAXLINE	8192		/* pieces of longer lines are fine */
+#define SEND_MAXHEAD	(1024 * 1024)	/* the whole header section */
+
+struct send_opts {
+	int		 extract;	/* -t */
+	int		 ignore_dots;	/* -i, -oi */
+	const char	*sender;	/* -f, -r */
+	const char	*full_name;	/* -F */
+	int		 mode;		/* 'm' send, 'p' list, 'q' flush, 'i' */
+	char	       **rcpt;		/* command-line recipients */
+	int		 nrcpt;
+};
+
+void
+cmd_usage_sendmail(FILE *f)
+{
+	fputs("usage: sendmail [-t] [-i] [-f sender] [-F name] [-C file] [-v]"
+	    " [--] [recipient ...]\n"
+	    "       sendmail -bp      list the queue (mailq)\n"
+	    "       sendmail -q       deliver what is due\n"
+	    "Accepted and ignored: -oX... -odi -odb -eX -B type -N dsn -R ret"
+	    " -V envid -X file\n"
+	    "  -L tag -h hops -O opt=val -Ax -U -G -n -m -s.  See outbox(8).\n",
+	    f);
+}
+
+/* send_error: one line on stderr (and in syslog when logging there);
+ * returns EX for "return send_error(...)". */
+static int __attribute__((format(printf, 3, 4)))
+send_error(const struct conf *c, int ex, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sendmail: %s\n", text);
+	if (c != NULL && c->log_dest == LOG_TO_SYSLOG)
+		log_err("sendmail: %s", text);
+	return ex;
+}
+
+static int __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sendmail: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cmd_usage_sendmail(stderr);
+	return EX_USAGE;
+}
+
+/* parse_flags: sendmail's option syntax.  Flags end at "--" or at the
+ * first argument that is not one (as POSIX getopt does).  Returns 0 or an
+ * exit code. */
+static int
+parse_flags(int argc, char **argv, struct send_opts *so, struct cmd_opts *o)
+{
+	int i;
+
+	so->mode = 'm';
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val;
+		char f;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		f = a[1];
+		/* Options that take a value, attached or as the next word. */
+		if (strchr("fFrCBNRVXLhO", f) != NULL) {
+			if (a[2] != '\0')
+				val = a + 2;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return usage_error("option -%s needs a value",
+				    a + 1);
+			switch (f) {
+			case 'f':
+			case 'r':
+				so->sender = val;
+				break;
+			case 'F':
+				so->full_name = val;
+				break;
+			case 'C':
+				o->conf_path = val;
+				break;
+			default:	/* B N R V X L h O: accepted, ignored */
+				break;
+			}
+			continue;
+		}
+		switch (f) {
+		case 't':
+			if (a[2] != '\0')
+				return usage_error("unknown option %s", a);
+			so->extract = 1;
+			break;
+		case 'i':
+			if (a[2] != '\0')
+				return usage_error("unknown option %s", a);
+			so->ignore_dots = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'o':
+			/* -oi is the only -o option with a meaning here;
+			 * -oem, -odb, -odi, -oQ... are accepted as sendmail
+			 * accepts them and ignored. */
+			if (strcmp(a, "-oi") == 0)
+				so->ignore_dots = 1;
+			else if (a[2] == '\0')
+				return usage_error("option %s needs a value", a);
+			break;
+		case 'e':	/* -em -ep -eq -ew -ee: error mode */
+		case 'A':	/* -Ac -Am */
+			if (a[2] == '\0')
+				return usage_error("option %s needs a value", a);
+			break;
+		case 'U': case 'G': case 'n': case 'm': case 's':
+			if (a[2] != '\0')
+				return usage_error("unknown option %s", a);
+			break;
+		case 'b':
+			if (strcmp(a, "-bm") == 0)
+				so->mode = 'm';
+			else if (strcmp(a, "-bp") == 0)
+				so->mode = 'p';
+			else if (strcmp(a, "-bi") == 0)
+				so->mode = 'i';
+			else if (strcmp(a, "-bs") == 0)
+				return usage_error("%s (SMTP on stdin) is not "
+				    "supported yet", a);
+			else if (strcmp(a, "-bd") == 0 || strcmp(a, "-bD") == 0)
+				return usage_error("%s: there is no daemon "
+				    "mode yet; run 'outbox flush' from cron", a);
+			else
+				return usage_error("unknown mode %s", a);
+			break;
+		case 'q':
+			if (a[2] != '\0')
+				return usage_error("%s: a queue run interval is "
+				    "not supported; run 'outbox flush' from "
+				    "cron", a);
+			so->mode = 'q';
+			break;
+		default:
+			return usage_error("unknown option %s", a);
+		}
+	}
+	so->rcpt = argv + i;
+	so->nrcpt = argc - i;
+	return 0;
+}
+
+struct send_state {
+	const struct conf	*c;
+	struct queue_sub	*sub;
+	uint64_t		 size;
+	unsigned		 flags;
+};
+
+/* send_write: canonical bytes into the queue, counting and checking. */
+static int
+send_write(struct send_state *st, const char *p, size_t n, int eol,
+    struct ob_err *err)
+{
+	size_t i;
+	unsigned char or = 0;
+
+	for (i = 0; i < n; i++)
+		or |= (unsigned char)p[i];
+	if (or & 0x80)
+		st->flags |= QM_8BIT;
+	st->size += n + (eol ? 2 : 0);
+	if (st->c->max_message_size && st->size > st->c->max_message_size)
+		return ob_err_set(err, OB_PERM, EX_DATAERR,
+		    "message is larger than max_message_size (%llu bytes)",
+		    (unsigned long long)st->c->max_message_size);
+	if (n && queue_sub_write(st->sub, p, n, err) == -1)
+		return -1;
+	if (eol && queue_sub_write(st->sub, "\r\n", 2, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* The submitting user: login name and full name from the password file. */
+static void
+send_user(char *name, size_t n, char *gecos, size_t gn)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw != NULL && pw->pw_name && *pw->pw_name) {
+		snprintf(name, n, "%s", pw->pw_name);
+		if (pw->pw_gecos && *pw->pw_gecos)
+			snprintf(gecos, gn, "%.*s",
+			    (int)strcspn(pw->pw_gecos, ","), pw->pw_gecos);
+		else
+			gecos[0] = '\0';
+	} else {
+		snprintf(name, n, "uid%lu", (unsigned long)getuid());
+		gecos[0] = '\0';
+	}
+}
+
+/* send_rcpts: the final recipient list: command line, plus the header
+ * fields with -t, local names expanded through the aliases file. */
+static int
+send_rcpts(const struct conf *c, const struct send_opts *so,
+    const struct msg_head *h, struct addr_list *out, struct ob_err *err)
+{
+	struct addr_list given;
+	struct aliases *al = NULL;
+	size_t i;
+	int r = -1, ai;
+
+	addr_list_init(&given);
+	for (ai = 0; ai < so->nrcpt; ai++) {
+		if (addr_parse_header(so->rcpt[ai], &given, err) == -1) {
+			char why[sizeof err->text];
+
+			memcpy(why, err->text, sizeof why);
+			ob_err_set(err, OB_PERM, EX_DATAERR,
+			    "recipient '%.60s': %.180s", so->rcpt[ai], why);
+			goto fail;
+		}
+	}
+	if (so->extract && msg_rcpts_from_head(h, &given, err) == -1)
+		goto fail;
+	for (i = 0; i < given.n; i++) {
+		if (!addr_is_local(given.v[i])) {
+			addr_list_add_unique(out, given.v[i]);
+			continue;
+		}
+		if (al == NULL && aliases_load(&al, c->aliases, err) == -1)
+			goto fail;
+		if (aliases_resolve(al, given.v[i], out, err) == -1)
+			goto fail;
+	}
+	for (i = 0; i < out->n; i++)
+		if (!addr_valid_smtp(out->v[i])) {
+			ob_err_set(err, OB_PERM, EX_DATAERR,
+			    "invalid recipient address '%.200s'", out->v[i]);
+			goto fail;
+		}
+	r = 0;
+fail:
+	aliases_free(al);
+	addr_list_free(&given);
+	return r;
+}
+
+/* send_sender: the envelope sender: -f as given ("<>" the null sender; a
+ * bare name gets @helo_name), else user@helo_name. */
+static int
+send_sender(const struct conf *c, const struct send_opts *so,
+    const char *user, char **out, struct ob_err *err)
+{
+	char *a;
+
+	if (so->sender == NULL) {
+		*out = xasprintf("%s@%s", user, c->helo_name);
+		return 0;
+	}
+	if (addr_parse_arg(so->sender, 1, &a, err) == -1)
+		return -1;
+	if (*a != '\0' && addr_is_local(a)) {
+		*out = xasprintf("%s@%s", a, c->helo_name);
+		free(a);
+	} else
+		*out = a;
+	if (**out != '\0' && !addr_valid_smtp(*out)) {
+		ob_err_set(err, OB_PERM, EX_DATAERR,
+		    "invalid sender address '%.200s'", *out);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* send_head: the header section is complete: decide the recipients, apply
+ * the header rules, and write the section and the empty line. */
+static int
+send_head(const struct conf *c, const struct send_opts *so,
+    struct msg_head *h, struct send_state *st, const char *user,
+    const char *gecos, const char *sender, int64_t now,
+    struct addr_list *rcpt, struct buf *head, struct ob_err *err)
+{
+	struct msg_origin o;
+
+	if (send_rcpts(c, so, h, rcpt, err) == -1)
+		return -1;
+	if (rcpt->n == 0)
+		return ob_err_set(err, OB_PERM, EX_USAGE, "no recipients: "
+		    "give addresses on the command line, or use -t");
+	/* Bcc is removed whether or not -t was given, as Postfix does: it
+	 * must never reach the other recipients. */
+	msg_strip_bcc(h);
+	o.sender = sender;
+	o.full_name = so->full_name ? so->full_name : (*gecos ? gecos : NULL);
+	o.user = user;
+	o.helo_name = c->helo_name;
+	o.queue_id = queue_sub_id(st->sub);
+	o.now_ms = now;
+	msg_complete(h, &o);
+	if (msg_head_8bit(h))
+		st->flags |= QM_8BIT | QM_8BITHDR;
+	buf_clear(head);
+	if (msg_head_write(h, head) == -1)
+		panic("msg_head_write: unbounded buffer refused");
+	if (send_write(st, head->p, head->len, 0, err) == -1)
+		return -1;
+	return send_write(st, "", 0, 1, err);
+}
+
+static int
+send_message(const struct conf *c, const struct send_opts *so,
+    struct ob_err *err)
+{
+	struct send_state st = { c, NULL, 0, 0 };
+	struct queue *q = NULL;
+	struct msg_lines ml;
+	struct msg_head *h = msg_head_new(SEND_MAXHEAD);
+	struct addr_list rcpt;
+	struct buf head;
+	char user[256], gecos[256], *sender = NULL;
+	static char rbuf[65536];
+	const char *data = rbuf, *line;
+	size_t avail = 0, len;
+	int eof = 0, in_head = 1, cont = 0, r = -1;
+	unsigned long lineno = 0;
+	int64_t now = ob_now_ms();
+
+	msg_lines_init(&ml, SEND_MAXLINE);
+	addr_list_init(&rcpt);
+	buf_init(&head, 0);
+	send_user(user, sizeof user, gecos, sizeof gecos);
+	if (send_sender(c, so, user, &sender, err) == -1)
+		goto fail;
+	if (queue_open(&q, c->queue_dir, c->queue_max_size, err) == -1)
+		goto fail;
+	if (queue_sub_begin(q, &st.sub, err) == -1)
+		goto fail;
+
+	for (;;) {
+		int k, part, end_head = 0;
+
+		if (avail == 0 && !eof) {
+			ssize_t n = read(STDIN_FILENO, rbuf, sizeof rbuf);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				ob_err_set(err, OB_TEMP, EX_IOERR,
+				    "reading the message: %s", strerror(errno));
+				goto fail;
+			}
+			eof = (n == 0);
+			data = rbuf;
+			avail = (size_t)n;
+		}
+		k = msg_lines_get(&ml, &data, &avail, eof, &line, &len);
+		if (k == MSG_LINE_NONE) {
+			if (eof)
+				break;
+			continue;
+		}
+		part = (k == MSG_LINE_PART);
+		if (!cont)
+			lineno++;
+		if (memchr(line, '\0', len) != NULL) {
+			ob_err_set(err, OB_PERM, EX_DATAERR,
+			    "the message contains a NUL byte (line %lu)",
+			    lineno);
+			goto fail;
+		}
+		/* sendmail without -i: a line holding one "." ends it. */
+		if (!so->ignore_dots && !cont && !part && len == 1
+		    && line[0] == '.')
+			break;
+		cont = part;
+		if (in_head) {
+			switch (msg_head_line(h, line, len, part)) {
+			case MSG_HEAD_MORE:
+				continue;
+			case MSG_HEAD_END:
+				end_head = 1;
+				break;
+			case MSG_HEAD_BODY:
+				end_head = 2;
+				break;
+			case MSG_HEAD_TOOBIG:
+				ob_err_set(err, OB_PERM, EX_DATAERR,
+				    "the header section is larger than %d "
+				    "bytes", SEND_MAXHEAD);
+				goto fail;
+			default:
+				panic("msg_head_line: unexpected result");
+			}
+		}
+		if (end_head) {
+			in_head = 0;
+			if (send_head(c, so, h, &st, user, gecos, sender, now,
+			    &rcpt, &head, err) == -1)
+				goto fail;
+			if (end_head == 1)
+				continue;
+		}
+		if (send_write(&st, line, len, !part, err) == -1)
+			goto fail;
+	}
+	if (in_head && send_head(c, so, h, &st, user, gecos, sender, now,
+	    &rcpt, &head, err) == -1)
+		goto fail;
+
+	/* The commit point: exit 0 depends on this synced transaction. */
+	if (queue_sub_commit(st.sub, sender, (const char *const *)rcpt.v,
+	    rcpt.n, st.flags, now, err) == -1)
+		goto fail;
+	if (log_verbose() || c->log_dest == LOG_TO_SYSLOG) {
+		char qs[600];
+
+		log_info("%s queued from=<%s> size=%llu nrcpt=%zu user=%s",
+		    queue_sub_id(st.sub), log_quote(qs, sizeof qs, sender),
+		    (unsigned long long)st.size, rcpt.n, user);
+	}
+	r = 0;
+fail:
+	queue_sub_free(st.sub);
+	queue_close(q);
+	msg_lines_free(&ml);
+	msg_head_free(h);
+	addr_list_free(&rcpt);
+	buf_free(&head);
+	free(sender);
+	return r;
+}
+
+int
+cmd_sendmail(int argc, char **argv, struct cmd_opts *o)
+{
+	struct send_opts so;
+	struct ob_err err;
+	struct conf *c;
+	char *sub_argv[2] = { NULL, NULL };
+	int ex;
+
+	memset(&so, 0, sizeof so);
+	memset(&err, 0, sizeof err);
+	if ((ex = parse_flags(argc, argv, &so, o)) != 0)
+		return ex;
+	switch (so.mode) {
+	case 'p':
+		sub_argv[0] = "queue";
+		return cmd_queue(1, sub_argv, o);
+	case 'q':
+		sub_argv[0] = "flush";
+		return cmd_flush(1, sub_argv, o);
+	case 'i':
+		fputs("sendmail: outbox reads its aliases file directly; "
+		    "there is nothing to rebuild\n", stderr);
+		return 0;
+	case 'm':
+		break;
+	default:
+		panic("cmd_sendmail: mode %c", so.mode);
+	}
+	c = cmd_conf(o, "sendmail");
+	if (send_message(c, &so, &err) == -1) {
+		ex = err.ex ? err.ex
+		    : err.kind == OB_TEMP ? EX_TEMPFAIL : EX_SOFTWARE;
+		send_error(c, ex, "%s", err.text);
+		conf_free(c);
+		return ex;
+	}
+	conf_free(c);
+	return 0;
+}

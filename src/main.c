@@ -1,2 +1,108 @@
+/* main.c - argv[0] and subcommand dispatch; nothing else.
+ *
+ * The same executable runs as `outbox COMMAND`, as `sendmail` and as
+ * `mailq` (links made at install).  It links libc and LMDB only: the
+ * network side lives in outbox-deliver (see DESIGN.md, process model).
+ */
 #include "config.h"
-int main(void){return 0;}
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd.h"
+#include "log.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: outbox [-C FILE] [-v] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  sendmail [FLAGS] [--] [RCPT ...]  queue a message read from stdin\n"
+	    "                                    (also run as 'sendmail')\n"
+	    "  queue [--json]                    list the queue (also 'mailq',\n"
+	    "                                    'sendmail -bp')\n"
+	    "  flush [--all]                     deliver what is due (all with --all)\n"
+	    "                                    and exit (also 'sendmail -q')\n"
+	    "  config [--check]                  print the effective configuration,\n"
+	    "                                    or only validate it\n"
+	    "  help, --help                      this text\n"
+	    "  --version                         the version\n"
+	    "\n"
+	    "options:\n"
+	    "  -C FILE   configuration file (default $OUTBOX_CONF, else "
+	    SYSCONFDIR "/outbox.conf)\n"
+	    "  -v        verbose: log every step to stderr\n"
+	    "\n"
+	    "See outbox(8) and outbox.conf(5).\n", f);
+}
+
+static const char *
+base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmd_opts o = { NULL, 0 };
+	const char *prog = argc > 0 ? base_name(argv[0]) : "outbox";
+	const char *cmd;
+	int i;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init("outbox", LOG_TO_STDERR, 0);
+
+	if (strcmp(prog, "sendmail") == 0)
+		return cmd_sendmail(argc, argv, &o);
+	if (strcmp(prog, "mailq") == 0)
+		return cmd_queue(argc, argv, &o);
+	if (strcmp(prog, "newaliases") == 0) {
+		fputs("newaliases: outbox reads its aliases file directly; "
+		    "there is nothing to rebuild\n", stderr);
+		return 0;
+	}
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-C") == 0 && i + 1 < argc)
+			o.conf_path = argv[++i];
+		else if (strncmp(argv[i], "-C", 2) == 0 && argv[i][2])
+			o.conf_path = argv[i] + 2;
+		else if (strcmp(argv[i], "-v") == 0)
+			o.verbose = 1;
+		else
+			break;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (strcmp(cmd, "sendmail") == 0)
+		return cmd_sendmail(argc, argv, &o);
+	if (strcmp(cmd, "queue") == 0 || strcmp(cmd, "mailq") == 0)
+		return cmd_queue(argc, argv, &o);
+	if (strcmp(cmd, "flush") == 0)
+		return cmd_flush(argc, argv, &o);
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc, argv, &o);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0
+	    || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("outbox %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	fprintf(stderr, "outbox: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EX_USAGE;
+}
