@@ -1,11 +1,13 @@
 /* deliver.c - one delivery run to the configured relays.
  *
  * Claims due messages from the queue in small batches (a lease each),
- * sends them over one connection (RSET between transactions, pipelined by
- * the engine when offered), and records every recipient's result in its
- * own synced transaction right after the reply to the final dot, so the
- * window in which a crash can cause a duplicate (DESIGN.md invariant 2) is
- * one message wide.  The SMTP dialogue itself is smtpc's; this file owns
+ * sends them over one connection (RSET only after a transaction that did
+ * not end at the final dot; with PIPELINING, the next message's MAIL, RCPT
+ * and DATA follow the dot, so a message costs one round trip), and
+ * records every recipient's result in its own transaction as soon as the
+ * reply to the final dot is in, before the next body goes out: the window
+ * in which a crash can cause a duplicate (DESIGN.md invariant 2) is one
+ * message wide.  The SMTP dialogue itself is smtpc's; this file owns
  * the sockets, the waiting, and the policy of what a reply means.
  *
  * Relay policy: relays are tried in the configured order; one that refuses
@@ -84,35 +86,43 @@ sess_flush(struct session *s, const struct conf *c)
 	return 0;
 }
 
+/* sess_step: send what is queued, then, when the engine waits for a
+ * reply, read one line into it (or report the loss).  Returns what the
+ * engine wants next. */
+static enum smtpc_want
+sess_step(struct session *s, const struct conf *c)
+{
+	struct ob_err err;
+	int r;
+
+	if (sess_flush(s, c) == -1 || smtpc_want(s->smtp) != SMTPC_WANT_READ)
+		return smtpc_want(s->smtp);
+	r = conn_read_line(s->conn, &s->line, DELIVER_MAX_LINE,
+	    smtpc_timeout_ms(s->smtp), &err);
+	if (r == 1) {
+		log_debug("%s <<< %s", s->name, s->line.p);
+		smtpc_input(s->smtp, s->line.p, s->line.len);
+	} else if (r == 0) {
+		char why[400];
+
+		snprintf(why, sizeof why, "connection closed by %s in state "
+		    "%s", s->name, smtpc_state_name(s->smtp));
+		smtpc_lost(s->smtp, why);
+	} else
+		smtpc_lost(s->smtp, err.text);
+	return smtpc_want(s->smtp);
+}
+
 /* sess_wait: exchange commands and replies until the engine wants
  * something other than a reply. */
 static enum smtpc_want
 sess_wait(struct session *s, const struct conf *c)
 {
-	struct ob_err err;
 	enum smtpc_want w;
-	int r;
 
-	for (;;) {
-		if (sess_flush(s, c) == -1)
-			return smtpc_want(s->smtp);
-		w = smtpc_want(s->smtp);
-		if (w != SMTPC_WANT_READ)
-			return w;
-		r = conn_read_line(s->conn, &s->line, DELIVER_MAX_LINE,
-		    smtpc_timeout_ms(s->smtp), &err);
-		if (r == 1) {
-			log_debug("%s <<< %s", s->name, s->line.p);
-			smtpc_input(s->smtp, s->line.p, s->line.len);
-		} else if (r == 0) {
-			char why[400];
-
-			snprintf(why, sizeof why, "connection closed by %s in "
-			    "state %s", s->name, smtpc_state_name(s->smtp));
-			smtpc_lost(s->smtp, why);
-		} else
-			smtpc_lost(s->smtp, err.text);
-	}
+	while ((w = sess_step(s, c)) == SMTPC_WANT_READ)
+		;
+	return w;
 }
 
 /* sess_open: connect to relays in order from the first; 0 with a session
@@ -205,7 +215,67 @@ record_all(struct queue_msg *m, const struct smtp_reply *r,
 			record(m, i, r, relay, now, st);
 }
 
-/* send_body: stream the stored message through the engine. */
+/* One message on its way: its transaction and where the results go. */
+struct job {
+	struct queue_msg	*m;
+	struct smtpc_txn	 t;
+	const char		**rcpt;
+	size_t			*idx;	/* t's recipient i is m->rcpt[idx[i]] */
+	struct smtp_reply	*res;
+};
+
+static struct job *
+job_new(struct queue_msg *m)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+	size_t i, n = 0;
+
+	j->m = m;
+	j->rcpt = xcalloc(m->nrcpt, sizeof *j->rcpt);
+	j->idx = xcalloc(m->nrcpt, sizeof *j->idx);
+	j->res = xcalloc(m->nrcpt, sizeof *j->res);
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].state == QR_PENDING) {
+			j->idx[n] = i;
+			j->rcpt[n++] = m->rcpt[i].addr;
+		}
+	j->t.sender = m->sender;
+	j->t.rcpt = j->rcpt;
+	j->t.nrcpt = n;
+	j->t.size = m->size;
+	j->t.eightbit = (m->flags & QM_8BIT) != 0;
+	j->t.rcpt_result = j->res;
+	return j;
+}
+
+/* job_finish: record J's results and commit them (one synced
+ * transaction, right after the reply that decided them), then free J.
+ * STATE names where a session ended without a result. */
+static int
+job_finish(struct job *j, const char *relay, const char *state,
+    struct queue *q, struct deliver_stats *st, struct ob_err *err)
+{
+	int64_t now = ob_now_ms();
+	size_t i;
+	int r;
+
+	for (i = 0; i < j->t.nrcpt; i++) {
+		if (j->res[i].code == 0)
+			smtp_reply_local(&j->res[i], 451, "4.4.2", "no result: "
+			    "session ended in state %s", state);
+		record(j->m, j->idx[i], &j->res[i], relay, now, st);
+	}
+	r = queue_update(q, &j->m, 1, ob_now_ms(), err);
+	queue_msg_free(j->m);
+	free(j->rcpt);
+	free(j->idx);
+	free(j->res);
+	free(j);
+	return r;
+}
+
+/* send_body: stream the stored message through the engine; the last
+ * bytes and the final dot stay in the output for one write. */
 static void
 send_body(struct session *s, const struct conf *c, struct queue *q,
     const struct queue_msg *m, struct buf *chunk)
@@ -232,68 +302,123 @@ send_body(struct session *s, const struct conf *c, struct queue *q,
 	smtpc_body_end(s->smtp);
 }
 
-/* send_msg: one transaction for M's pending recipients; results recorded
- * into M.  Returns 0 when the session can carry another transaction. */
+/* Per session: the message whose final dot is out and whose reply has
+ * not come yet.  With PIPELINING the next message starts behind it, so
+ * the dot's reply and the next MAIL/RCPT/DATA replies share a round trip
+ * and the result commit overlaps the server's work. */
+struct pipe {
+	struct job	*dot;		/* waiting for its dot's reply */
+};
+
+/* settle: once the message waiting for its dot has its results, commit
+ * them.  -1 only for a queue error. */
+static int
+settle(struct session *s, struct pipe *p, struct queue *q,
+    struct deliver_stats *st, struct ob_err *err)
+{
+	struct job *j = p->dot;
+
+	if (j == NULL || !j->t.done)
+		return 0;
+	p->dot = NULL;
+	return job_finish(j, s->name, smtpc_state_name(s->smtp), q, st, err);
+}
+
+/* drive: read replies until the engine wants something else.  The
+ * waiting message's results are committed as soon as they are in, at the
+ * latest before we would block on the network (the caller commits them
+ * when the next message's 354 came in the same read: before its body, so
+ * that at most one message has a 250 and no commit, DESIGN invariant 2). */
+static enum smtpc_want
+drive(struct session *s, const struct conf *c, struct pipe *p,
+    struct queue *q, struct deliver_stats *st, struct ob_err *err, int *qerr)
+{
+	enum smtpc_want w = smtpc_want(s->smtp);
+
+	while (w == SMTPC_WANT_READ) {
+		if (conn_buffered(s->conn) == 0
+		    && settle(s, p, q, st, err) == -1)
+			*qerr = 1;
+		w = sess_step(s, c);
+	}
+	if (w != SMTPC_WANT_BODY && settle(s, p, q, st, err) == -1)
+		*qerr = 1;
+	return w;
+}
+
+/* send_msg: start M's transaction on session S (behind the previous
+ * message's dot when the engine allows).  Takes M.  Returns 0 when the
+ * session can go on, 1 when it was lost, -1 on a queue error. */
 static int
 send_msg(struct session *s, const struct conf *c, struct queue *q,
-    struct queue_msg *m, struct buf *chunk, struct deliver_stats *st)
+    struct queue_msg *m, struct pipe *p, struct buf *chunk,
+    struct deliver_stats *st, struct ob_err *err)
 {
-	struct smtpc_txn t;
-	const char **rcpt = xcalloc(m->nrcpt, sizeof *rcpt);
-	size_t *idx = xcalloc(m->nrcpt, sizeof *idx);
-	struct smtp_reply *res = xcalloc(m->nrcpt, sizeof *res);
-	size_t i, n = 0;
-	enum smtpc_want w = SMTPC_WANT_TXN;
-	int64_t now;
+	struct job *j = job_new(m);
+	enum smtpc_want w;
+	size_t i;
+	int qerr = 0;
 
-	for (i = 0; i < m->nrcpt; i++)
-		if (m->rcpt[i].state == QR_PENDING) {
-			idx[n] = i;
-			rcpt[n++] = m->rcpt[i].addr;
-		}
-	memset(&t, 0, sizeof t);
-	t.sender = m->sender;
-	t.rcpt = rcpt;
-	t.nrcpt = n;
-	t.size = m->size;
-	t.eightbit = (m->flags & QM_8BIT) != 0;
-	t.rcpt_result = res;
-	t.convert = t.eightbit
+	j->t.convert = j->t.eightbit
 	    && !(smtpc_extensions(s->smtp) & SMTPC_EXT_8BITMIME);
-	if (t.convert && (m->flags & QM_8BITHDR)) {
+	if (j->t.convert && (m->flags & QM_8BITHDR)) {
 		/* RFC 6152 3: no 8-bit octet may reach this server, and a
 		 * header field can't be converted without its charset. */
-		for (i = 0; i < n; i++)
-			smtp_reply_local(&res[i], 554, "5.6.3", "8-bit octets in "
-			    "the header section, and %s does not support "
+		for (i = 0; i < j->t.nrcpt; i++)
+			smtp_reply_local(&j->res[i], 554, "5.6.3", "8-bit octets"
+			    " in the header section, and %s does not support "
 			    "8BITMIME", s->name);
-		t.done = 1;
-	} else if (n > 0) {
-		smtpc_start(s->smtp, &t);
-		for (;;) {
-			w = sess_wait(s, c);
-			if (w == SMTPC_WANT_BODY) {
-				send_body(s, c, q, m, chunk);
-				w = smtpc_want(s->smtp);
-				if (w == SMTPC_WANT_BODY)	/* conversion failed */
-					break;
-				continue;
+		return job_finish(j, s->name, "", q, st, err) == -1 ? -1 : 0;
+	}
+	if (j->t.nrcpt == 0)
+		return job_finish(j, s->name, "", q, st, err) == -1 ? -1 : 0;
+	/* Not pipelined behind the dot: wait for its reply first. */
+	while (!smtpc_can_start(s->smtp)
+	    && smtpc_want(s->smtp) == SMTPC_WANT_READ)
+		(void)drive(s, c, p, q, st, err, &qerr);
+	if (smtpc_can_start(s->smtp)) {
+		smtpc_start(s->smtp, &j->t);
+		w = smtpc_want(s->smtp);
+		while (!j->t.done && w != SMTPC_WANT_BODY
+		    && w != SMTPC_FAILED && w != SMTPC_DONE)
+			w = drive(s, c, p, q, st, err, &qerr);
+		if (!j->t.done && w == SMTPC_WANT_BODY) {
+			/* the previous dot's reply came before this 354 */
+			if (p->dot != NULL && !p->dot->t.done)
+				panic("deliver: dot reply still open at DATA");
+			if (settle(s, p, q, st, err) == -1)
+				qerr = 1;
+			send_body(s, c, q, m, chunk);
+			if (smtpc_want(s->smtp) == SMTPC_WANT_READ
+			    && sess_flush(s, c) == 0 && !j->t.done) {
+				p->dot = j;	/* its reply comes later */
+				j = NULL;
 			}
-			break;
 		}
 	}
-	now = ob_now_ms();
-	for (i = 0; i < n; i++) {
-		if (res[i].code == 0)
-			smtp_reply_local(&res[i], 451, "4.4.2", "no result: "
-			    "session ended in state %s",
-			    smtpc_state_name(s->smtp));
-		record(m, idx[i], &res[i], s->name, now, st);
-	}
-	free(rcpt);
-	free(idx);
-	free(res);
-	return w == SMTPC_WANT_TXN ? 0 : -1;
+	if (j != NULL && job_finish(j, s->name, smtpc_state_name(s->smtp), q,
+	    st, err) == -1)
+		qerr = 1;
+	if (qerr)
+		return -1;
+	w = smtpc_want(s->smtp);
+	return w == SMTPC_FAILED || w == SMTPC_DONE ? 1 : 0;
+}
+
+/* drain: wait for the last dot's reply and commit it. */
+static int
+drain(struct session *s, const struct conf *c, struct pipe *p,
+    struct queue *q, struct deliver_stats *st, struct ob_err *err)
+{
+	int qerr = 0;
+
+	while (p->dot != NULL && smtpc_want(s->smtp) == SMTPC_WANT_READ)
+		(void)drive(s, c, p, q, st, err, &qerr);
+	if (p->dot != NULL)	/* session ended: results are set */
+		p->dot->t.done = 1;
+	if (settle(s, p, q, st, err) == -1)
+		qerr = 1;
+	return qerr ? -1 : 0;
 }
 
 int
@@ -304,6 +429,8 @@ deliver_flush(const struct conf *c, struct queue *q, int all,
 	struct session s;
 	struct buf chunk;
 	uint64_t ids[DELIVER_BATCH];
+	struct pipe pipe = { NULL };
+	struct smtp_reply rep;
 	int64_t start = ob_now_ms();
 	size_t n, i;
 	int have = 0, down = 0, lost = 0, r = -1;
@@ -349,18 +476,23 @@ deliver_flush(const struct conf *c, struct queue *q, int all,
 				}
 			}
 			if (have) {
-				if (send_msg(&s, c, q, m, &chunk, st) == -1) {
+				k = send_msg(&s, c, q, m, &pipe, &chunk, st,
+				    err);
+				if (k == 1 && drain(&s, c, &pipe, q, st,
+				    err) == -1)
+					k = -1;
+				if (k == -1)
+					goto fail;
+				if (k == 1) {
 					sess_close(&s);
 					have = 0;
 					lost++;
 				}
-			} else {
-				struct smtp_reply rep;
-
-				smtp_reply_local(&rep, 451, "4.4.1",
-				    "no relay reachable: %s", down_why);
-				record_all(m, &rep, "none", ob_now_ms(), st);
+				continue;
 			}
+			smtp_reply_local(&rep, 451, "4.4.1",
+			    "no relay reachable: %s", down_why);
+			record_all(m, &rep, "none", ob_now_ms(), st);
 			k = queue_update(q, &m, 1, ob_now_ms(), err);
 			queue_msg_free(m);
 			if (k == -1)
@@ -370,9 +502,21 @@ deliver_flush(const struct conf *c, struct queue *q, int all,
 	r = 0;
 fail:
 	if (have) {
-		smtpc_quit(s.smtp);
-		sess_wait(&s, c);
+		if (drain(&s, c, &pipe, q, st, err) == -1)
+			r = -1;
+		if (smtpc_can_start(s.smtp)) {
+			smtpc_quit(s.smtp);
+			sess_wait(&s, c);
+		}
 		sess_close(&s);
+	}
+	if (st->messages > 0) {		/* the last result, durable too */
+		struct ob_err e2;
+
+		if (queue_sync(q, &e2) == -1 && r == 0) {
+			*err = e2;
+			r = -1;
+		}
 	}
 	st->unreachable = down && st->delivered == 0;
 	buf_free(&chunk);

@@ -7,7 +7,7 @@
  * apply), and sc_reply() handles the reply for the current state.
  *
  * Pipelining (RFC 2920): when offered, smtpc_start() writes [RSET] MAIL,
- * every RCPT and DATA in one batch (c->batch); the states then only read
+ * every RCPT and DATA in one batch (c->tx.batch); the states then only read
  * the replies, in order, and sc_enter() queues nothing for them.  Without
  * it, sc_enter() queues one command per state.
  *
@@ -75,18 +75,12 @@ static const enum smtpc_want sc_want[SC__N] = {
 #define ADDR_MAX	512	/* longer paths are refused locally */
 #define PIECE_MAX	8192	/* a longer line goes to mime8 in pieces */
 
-struct smtpc {
-	struct smtpc_conf	 conf;
-	enum smtpc_state	 state;
-	struct buf		 out;
-	struct smtp_reply_parser rp;
-	struct smtp_reply	 err;		/* why FAILED */
-	unsigned		 ext;		/* SMTPC_EXT_* */
-	uint64_t		 size_limit;	/* SIZE n; 0 = none */
-	int			 need_rset;	/* last txn did not end at the dot */
-
-	/* the current transaction */
-	struct smtpc_txn	*txn;
+/* One transaction's progress.  Two can be in flight: tx, waiting for the
+ * reply to its final dot, and nx, whose MAIL, RCPT and DATA were sent
+ * right behind that dot (RFC 2920 3.1: message content may be the first
+ * "command" of a group).  When tx ends, nx becomes tx. */
+struct sc_tx {
+	struct smtpc_txn	*txn;		/* NULL: none */
 	int			 batch;		/* its commands went pipelined */
 	int			 body8;		/* BODY=8BITMIME */
 	int			 utf8;		/* SMTPUTF8 on MAIL */
@@ -98,6 +92,21 @@ struct smtpc {
 	size_t			 nacc;		/* RCPTs accepted */
 	unsigned char		*acc;		/* per rcpt: accepted */
 	size_t			 cap;		/* of sent and acc */
+};
+
+struct smtpc {
+	struct smtpc_conf	 conf;
+	enum smtpc_state	 state;
+	struct buf		 out;
+	struct smtp_reply_parser rp;
+	struct smtp_reply	 err;		/* why FAILED */
+	unsigned		 ext;		/* SMTPC_EXT_* */
+	uint64_t		 size_limit;	/* SIZE n; 0 = none */
+	int			 need_rset;	/* last txn did not end at the dot */
+
+	struct sc_tx		 tx;		/* the current transaction */
+	struct sc_tx		 nx;		/* the next one, pipelined
+						 * behind tx's final dot */
 
 	/* body state */
 	int			 bol;		/* next octet starts a line */
@@ -113,7 +122,7 @@ static void	sc_enter(struct smtpc *c, enum smtpc_state st);
 static void	sc_reply(struct smtpc *c, const struct smtp_reply *r);
 static void	sc_cmd(struct smtpc *c, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-static void	sc_cmd_mail(struct smtpc *c);
+static void	sc_cmd_mail(struct smtpc *c, const struct sc_tx *x);
 static void	sc_out(struct smtpc *c, const void *d, size_t n);
 static void	sc_fail(struct smtpc *c, const struct smtp_reply *r);
 static void	sc_protocol(struct smtpc *c, const struct smtp_reply *r);
@@ -170,8 +179,10 @@ smtpc_free(struct smtpc *c)
 	buf_free(&c->out);
 	buf_free(&c->line);
 	buf_free(&c->conv);
-	free(c->sent);
-	free(c->acc);
+	free(c->tx.sent);
+	free(c->tx.acc);
+	free(c->nx.sent);
+	free(c->nx.acc);
 	free(c);
 }
 
@@ -256,15 +267,15 @@ sc_cmd(struct smtpc *c, const char *fmt, ...)
 }
 
 static void
-sc_cmd_mail(struct smtpc *c)
+sc_cmd_mail(struct smtpc *c, const struct sc_tx *x)
 {
 	char size[40] = "";
 
 	/* RFC 1870 6: SIZE= is an estimate; we know it exactly */
 	if (c->ext & SMTPC_EXT_SIZE)
-		snprintf(size, sizeof size, " SIZE=%" PRIu64, c->txn->size);
-	sc_cmd(c, "MAIL FROM:<%s>%s%s%s", c->txn->sender, size,
-	    c->body8 ? " BODY=8BITMIME" : "", c->utf8 ? " SMTPUTF8" : "");
+		snprintf(size, sizeof size, " SIZE=%" PRIu64, x->txn->size);
+	sc_cmd(c, "MAIL FROM:<%s>%s%s%s", x->txn->sender, size,
+	    x->body8 ? " BODY=8BITMIME" : "", x->utf8 ? " SMTPUTF8" : "");
 }
 
 /* sc_enter: the one place a state is entered. */
@@ -299,20 +310,20 @@ sc_enter(struct smtpc *c, enum smtpc_state st)
 	case SC_READY:
 		break;
 	case SC_RSET:
-		if (!c->batch)
+		if (!c->tx.batch)
 			sc_cmd(c, "RSET");
 		break;
 	case SC_MAIL:
-		if (!c->batch)
-			sc_cmd_mail(c);
+		if (!c->tx.batch)
+			sc_cmd_mail(c, &c->tx);
 		break;
 	case SC_RCPT:
-		if (!c->batch)
+		if (!c->tx.batch)
 			sc_cmd(c, "RCPT TO:<%s>",
-			    c->txn->rcpt[c->sent[c->ri]]);
+			    c->tx.txn->rcpt[c->tx.sent[c->tx.ri]]);
 		break;
 	case SC_DATA:
-		if (!c->batch)
+		if (!c->tx.batch)
 			sc_cmd(c, "DATA");
 		break;
 	case SC_BODY:
@@ -321,7 +332,7 @@ sc_enter(struct smtpc *c, enum smtpc_state st)
 		c->piece = 0;
 		buf_clear(&c->line);
 		buf_clear(&c->conv);
-		if (c->convert)
+		if (c->tx.convert)
 			c->m8 = mime8_new();
 		break;
 	case SC_DOT:
@@ -345,7 +356,7 @@ static void
 sc_result_unfinished(struct smtpc *c, const struct smtp_reply *r,
     int accepted_only)
 {
-	struct smtpc_txn *t = c->txn;
+	struct smtpc_txn *t = c->tx.txn;
 	size_t i;
 
 	if (t == NULL)
@@ -353,7 +364,7 @@ sc_result_unfinished(struct smtpc *c, const struct smtp_reply *r,
 	for (i = 0; i < t->nrcpt; i++) {
 		if (t->rcpt_result[i].code != 0)
 			continue;
-		if (accepted_only && !c->acc[i])
+		if (accepted_only && !c->tx.acc[i])
 			continue;
 		t->rcpt_result[i] = *r;
 	}
@@ -363,7 +374,7 @@ sc_result_unfinished(struct smtpc *c, const struct smtp_reply *r,
 static void
 sc_txn_end(struct smtpc *c, int need_rset)
 {
-	struct smtpc_txn *t = c->txn;
+	struct smtpc_txn *t = c->tx.txn;
 	size_t i;
 
 	for (i = 0; i < t->nrcpt; i++)
@@ -371,11 +382,24 @@ sc_txn_end(struct smtpc *c, int need_rset)
 			panic("smtpc: transaction ended without a result "
 			    "for recipient %zu", i);
 	t->done = 1;
-	c->txn = NULL;
-	c->batch = 0;
+	c->tx.txn = NULL;
+	c->tx.batch = 0;
 	c->need_rset = need_rset;
 	mime8_free(c->m8);
 	c->m8 = NULL;
+	if (c->nx.txn != NULL) {
+		/* the next transaction's commands are already out: only
+		 * a dot's reply ends tx with one queued (need_rset 0) */
+		struct sc_tx x = c->tx;
+
+		if (need_rset)
+			panic("smtpc: pipelined transaction after a dirty end");
+		c->tx = c->nx;
+		c->nx = x;
+		c->nx.txn = NULL;
+		sc_enter(c, SC_MAIL);
+		return;
+	}
 	sc_enter(c, SC_READY);
 }
 
@@ -385,12 +409,23 @@ static void
 sc_fail(struct smtpc *c, const struct smtp_reply *r)
 {
 	c->err = *r;
-	if (c->txn != NULL) {
+	if (c->tx.txn != NULL) {
 		sc_result_unfinished(c, r, 0);
-		c->txn->done = 1;
-		c->txn = NULL;
+		c->tx.txn->done = 1;
+		c->tx.txn = NULL;
 	}
-	c->batch = 0;
+	c->tx.batch = 0;
+	if (c->nx.txn != NULL) {	/* pipelined behind tx: same fate */
+		struct smtpc_txn *t = c->nx.txn;
+		size_t i;
+
+		for (i = 0; i < t->nrcpt; i++)
+			if (t->rcpt_result[i].code == 0)
+				t->rcpt_result[i] = *r;
+		t->done = 1;
+		c->nx.txn = NULL;
+		c->nx.batch = 0;
+	}
 	sc_enter(c, SC_FAILED);
 }
 
@@ -554,14 +589,14 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 		break;
 	case SC_MAIL:
 		if (cls == 2) {
-			c->ri = 0;
+			c->tx.ri = 0;
 			sc_enter(c, SC_RCPT);
 		} else if (cls == 4 || cls == 5) {
 			sc_result_unfinished(c, r, 0);
-			c->mail_failed = 1;
-			if (c->batch) {
+			c->tx.mail_failed = 1;
+			if (c->tx.batch) {
 				/* the RCPT and DATA replies still come */
-				c->ri = 0;
+				c->tx.ri = 0;
 				sc_enter(c, SC_RCPT);
 			} else
 				sc_txn_end(c, 1);
@@ -569,34 +604,34 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 			sc_protocol(c, r);
 		break;
 	case SC_RCPT:
-		idx = c->sent[c->ri];
-		if (c->mail_failed)
+		idx = c->tx.sent[c->tx.ri];
+		if (c->tx.mail_failed)
 			;	/* pipelined after a refused MAIL: ignore */
 		else if (cls == 2) {
-			c->acc[idx] = 1;
-			c->nacc++;
+			c->tx.acc[idx] = 1;
+			c->tx.nacc++;
 		} else if (cls == 4 || cls == 5)
-			c->txn->rcpt_result[idx] = *r;
+			c->tx.txn->rcpt_result[idx] = *r;
 		else {
 			sc_protocol(c, r);
 			break;
 		}
-		if (++c->ri < c->nsent)
+		if (++c->tx.ri < c->tx.nsent)
 			sc_enter(c, SC_RCPT);
-		else if (c->batch || c->nacc > 0)
+		else if (c->tx.batch || c->tx.nacc > 0)
 			sc_enter(c, SC_DATA);
 		else
 			/* RFC 5321 3.3: no recipient, no DATA */
 			sc_txn_end(c, 1);
 		break;
 	case SC_DATA:
-		if (r->code == 354 && c->nacc > 0 && !c->mail_failed)
+		if (r->code == 354 && c->tx.nacc > 0 && !c->tx.mail_failed)
 			sc_enter(c, SC_BODY);
 		else if (r->code == 354) {
 			/* RFC 2920 3.1: DATA went pipelined and nobody was
 			 * accepted, yet the server wants data: end it with
 			 * an empty message and ignore the result */
-			c->dot_ignore = 1;
+			c->tx.dot_ignore = 1;
 			log_debug("smtpc: >>> .");
 			sc_out(c, ".\r\n", 3);
 			sc_enter(c, SC_DOT);
@@ -607,7 +642,7 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 			sc_protocol(c, r);
 		break;
 	case SC_DOT:
-		if (c->dot_ignore)
+		if (c->tx.dot_ignore)
 			sc_txn_end(c, 1);
 		else if (cls == 2 || cls == 4 || cls == 5) {
 			/* the one place a recipient is delivered */
@@ -664,30 +699,44 @@ sc_addr_check(const char *a, int *eight)
 	return (size_t)(s - (const unsigned char *)a) > ADDR_MAX ? -1 : 0;
 }
 
+int
+smtpc_can_start(const struct smtpc *c)
+{
+	if (c->state == SC_READY)
+		return 1;
+	/* RFC 2920 3.1: the message content may open a group, so the next
+	 * MAIL, RCPT and DATA can follow the final dot without waiting */
+	return c->state == SC_DOT && c->nx.txn == NULL && !c->tx.dot_ignore
+	    && (c->ext & SMTPC_EXT_PIPELINING) && !c->conf.no_pipelining;
+}
+
 void
 smtpc_start(struct smtpc *c, struct smtpc_txn *t)
 {
 	struct smtp_reply e;
+	struct sc_tx *x;
 	size_t i;
-	int eight, bad;
+	int eight, bad, behind;
 
-	if (c->state != SC_READY)
+	if (!smtpc_can_start(c))
 		panic("smtpc_start in state %s", sc_name[c->state]);
+	behind = c->state == SC_DOT;
+	x = behind ? &c->nx : &c->tx;
 	t->done = 0;
 	for (i = 0; i < t->nrcpt; i++)
 		memset(&t->rcpt_result[i], 0, sizeof t->rcpt_result[i]);
-	if (t->nrcpt > c->cap) {
-		c->sent = xreallocarray(c->sent, t->nrcpt, sizeof *c->sent);
-		c->acc = xreallocarray(c->acc, t->nrcpt, sizeof *c->acc);
-		c->cap = t->nrcpt;
+	if (t->nrcpt > x->cap) {
+		x->sent = xreallocarray(x->sent, t->nrcpt, sizeof *x->sent);
+		x->acc = xreallocarray(x->acc, t->nrcpt, sizeof *x->acc);
+		x->cap = t->nrcpt;
 	}
 	if (t->nrcpt > 0)
-		memset(c->acc, 0, t->nrcpt);
-	c->txn = t;
-	c->nsent = c->ri = c->nacc = 0;
-	c->mail_failed = c->dot_ignore = 0;
-	c->batch = 0;
-	c->utf8 = 0;
+		memset(x->acc, 0, t->nrcpt);
+	x->txn = t;
+	x->nsent = x->ri = x->nacc = 0;
+	x->mail_failed = x->dot_ignore = 0;
+	x->batch = 0;
+	x->utf8 = 0;
 
 	/* RFC 1870 6.1: never send what the server said it won't take */
 	if (c->size_limit > 0 && t->size > c->size_limit) {
@@ -697,13 +746,13 @@ smtpc_start(struct smtpc *c, struct smtpc_txn *t)
 		goto refuse_all;
 	}
 	/* RFC 6152 3: no 8-bit octet to a server without 8BITMIME */
-	c->convert = t->convert;
-	if (t->eightbit && !(c->ext & SMTPC_EXT_8BITMIME) && !c->convert) {
+	x->convert = t->convert;
+	if (t->eightbit && !(c->ext & SMTPC_EXT_8BITMIME) && !x->convert) {
 		log_warn("smtpc: 8-bit message but no 8BITMIME and no "
 		    "conversion asked: converting");
-		c->convert = 1;
+		x->convert = 1;
 	}
-	c->body8 = t->eightbit && !c->convert
+	x->body8 = t->eightbit && !x->convert
 	    && (c->ext & SMTPC_EXT_8BITMIME);
 	c->no8 = !(c->ext & SMTPC_EXT_8BITMIME);
 
@@ -719,7 +768,7 @@ smtpc_start(struct smtpc *c, struct smtpc_txn *t)
 			    "not offer it");
 			goto refuse_all;
 		}
-		c->utf8 = 1;
+		x->utf8 = 1;
 	}
 	for (i = 0; i < t->nrcpt; i++) {
 		bad = sc_addr_check(t->rcpt[i], &eight) == -1;
@@ -732,28 +781,29 @@ smtpc_start(struct smtpc *c, struct smtpc_txn *t)
 			    "the server does not offer it");
 			bad = 1;
 		} else if (eight)
-			c->utf8 = 1;
+			x->utf8 = 1;
 		if (!bad)
-			c->sent[c->nsent++] = i;
+			x->sent[x->nsent++] = i;
 	}
-	if (c->nsent == 0) {
+	if (x->nsent == 0) {
 		t->done = 1;
-		c->txn = NULL;
+		x->txn = NULL;
 		return;
 	}
 
 	if ((c->ext & SMTPC_EXT_PIPELINING) && !c->conf.no_pipelining) {
 		/* RFC 2920 3.1: RSET, MAIL and RCPT may be grouped; DATA
 		 * ends the group.  One write carries all of them. */
-		if (c->need_rset)
+		if (c->need_rset && !behind)
 			sc_cmd(c, "RSET");
-		sc_cmd_mail(c);
-		for (i = 0; i < c->nsent; i++)
-			sc_cmd(c, "RCPT TO:<%s>", t->rcpt[c->sent[i]]);
+		sc_cmd_mail(c, x);
+		for (i = 0; i < x->nsent; i++)
+			sc_cmd(c, "RCPT TO:<%s>", t->rcpt[x->sent[i]]);
 		sc_cmd(c, "DATA");
-		c->batch = 1;
+		x->batch = 1;
 	}
-	sc_enter(c, c->need_rset ? SC_RSET : SC_MAIL);
+	if (!behind)	/* else tx's end moves to SC_MAIL (sc_txn_end) */
+		sc_enter(c, c->need_rset ? SC_RSET : SC_MAIL);
 	return;
 
 refuse_all:
@@ -761,7 +811,7 @@ refuse_all:
 		if (t->rcpt_result[i].code == 0)
 			t->rcpt_result[i] = e;
 	t->done = 1;
-	c->txn = NULL;
+	x->txn = NULL;
 }
 
 /* sc_stuff: canonical text to the wire.  RFC 5321 4.5.2: a line that
@@ -891,7 +941,7 @@ smtpc_body(struct smtpc *c, const void *data, size_t n)
 {
 	if (c->state != SC_BODY)
 		panic("smtpc_body in state %s", sc_name[c->state]);
-	if (c->convert)
+	if (c->tx.convert)
 		return sc_convert(c, data, n);
 	return sc_stuff(c, data, n);
 }
@@ -904,7 +954,7 @@ smtpc_body_end(struct smtpc *c)
 
 	if (c->state != SC_BODY)
 		panic("smtpc_body_end in state %s", sc_name[c->state]);
-	if (c->convert) {
+	if (c->tx.convert) {
 		len = c->line.len;
 		if (len > 0 && c->line.p[len - 1] == '\r')
 			len--;

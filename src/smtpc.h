@@ -5,7 +5,9 @@
  * waiting.  One engine is one connection and carries any number of
  * transactions: MAIL/RCPT/DATA, pipelined when the server offers
  * PIPELINING (RFC 2920), RSET only after a transaction that did not end
- * with the final dot's reply.  Results are per recipient.
+ * with the final dot's reply.  With PIPELINING the next transaction's
+ * commands may follow the final dot (smtpc_can_start), so a message costs
+ * one round trip.  Results are per recipient.
  *
  * Driver loop (see deliver.c):
  *   for (;;) {
@@ -111,7 +113,15 @@ int	smtpc_input(struct smtpc *c, const char *line, size_t len);
  * recipients get a local 4.4.2 result (451). */
 void	smtpc_lost(struct smtpc *c, const char *why);
 
-/* smtpc_start: begin transaction T (only in SMTPC_WANT_TXN).  A message
+/* smtpc_can_start: 1 when smtpc_start() may be called now: the engine is
+ * idle (SMTPC_WANT_TXN), or it waits for the reply to a final dot on a
+ * server that offers PIPELINING and no transaction is queued behind it
+ * yet.  In the second case the new transaction's MAIL, RCPT and DATA go
+ * out right behind the dot (RFC 2920 3.1) and its replies are read after
+ * the dot's: the first transaction's T->done is set first.  When the
+ * session fails, both get results. */
+int	smtpc_can_start(const struct smtpc *c);
+/* smtpc_start: begin transaction T (when smtpc_can_start()).  A message
  * larger than the server's SIZE limit is refused here without a command
  * being sent (local 552 5.3.4 for every recipient, T->done set, and the
  * engine stays in SMTPC_WANT_TXN).  Addresses that cannot go on a command
