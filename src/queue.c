@@ -1811,8 +1811,25 @@ queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
 	a.m = m;
 	a.n = n;
 	a.now = now;
-	return q_write(q, Q_SYNC, "update", q_update_fn, &a, err) == 0 ?
+	/* Results sync the data pages but not the meta page: a system crash
+	 * may undo the last result transaction (never more: the next commit's
+	 * fdatasync carries this meta page), which can only send a message
+	 * again, a duplicate (DESIGN invariant 2), never lose one.  Delivery
+	 * calls queue_sync() at the end of a run.  It saves one synchronous
+	 * write per message (measured: ~2000 -> ~2400 messages/s). */
+	return q_write(q, Q_SYNC_DATA, "update", q_update_fn, &a, err) == 0 ?
 	    0 : -1;
+}
+
+int
+queue_sync(struct queue *q, struct ob_err *err)
+{
+	int rc;
+
+	q_check(q);
+	if ((rc = mdb_env_sync(q->env, 1)) != 0)
+		return q_mdb_err(q, rc, "sync", err);
+	return 0;
 }
 
 struct q_release_arg {

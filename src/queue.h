@@ -165,6 +165,9 @@ int	queue_gc(struct queue *q, int64_t now, struct ob_err *err);
 /* queue_delete: remove message ID, its recipients, body and due entry in
  * one synced transaction.  1 = deleted, 0 = no such message, -1 = error. */
 int	queue_delete(struct queue *q, uint64_t id, struct ob_err *err);
+/* queue_sync: make every committed transaction durable (queue_update
+ * leaves the last one's meta page to the next commit or to this). */
+int	queue_sync(struct queue *q, struct ob_err *err);
 
 /* queue_stat: sizes in octets, the rest are entry counts. */
 struct queue_stat {
