@@ -38,6 +38,9 @@ log_verbose(void)
 	return log_verb;
 }
 
+static void	log_emit(int prio, const char *fmt, va_list ap, int errnum)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 log_emit(int prio, const char *fmt, va_list ap, int errnum)
 {
