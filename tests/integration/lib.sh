@@ -35,6 +35,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/outbox-test.XXXXXX") || {
 	exit 99
 }
 _lib_servers=""			# NAME list, for cleanup
+LIB_CLEAN_DIRS=""		# more directories to remove at exit
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-10}
 
 _lib_cleanup()
@@ -52,9 +53,10 @@ _lib_cleanup()
 		done
 	fi
 	if [ "${KEEP:-0}" = 1 ]; then
-		echo "test dir kept: $T" >&2
+		echo "test dir kept: $T $LIB_CLEAN_DIRS" >&2
 	else
-		rm -rf "$T"
+		# shellcheck disable=SC2086 # a list of mktemp paths
+		rm -rf "$T" $LIB_CLEAN_DIRS
 	fi
 	exit "$_lc_rc"
 }
@@ -192,25 +194,25 @@ sendmail()
 count_delivered()
 {
 	_lib_check_name "$1"
-	find "$T/$1" -maxdepth 1 -name 'msg.*.env' | wc -l | tr -d ' '
+	find "$T/$1/" -maxdepth 1 -name 'msg.*.env' | wc -l | tr -d ' '
 }
 
 count_rejected()
 {
 	_lib_check_name "$1"
-	find "$T/$1" -maxdepth 1 -name 'rejected.*.eml' | wc -l | tr -d ' '
+	find "$T/$1/" -maxdepth 1 -name 'rejected.*.eml' | wc -l | tr -d ' '
 }
 
 count_dropped()
 {
 	_lib_check_name "$1"
-	find "$T/$1" -maxdepth 1 -name 'dropped.*.eml' | wc -l | tr -d ' '
+	find "$T/$1/" -maxdepth 1 -name 'dropped.*.eml' | wc -l | tr -d ' '
 }
 
 delivered_files()
 {
 	_lib_check_name "$1"
-	find "$T/$1" -maxdepth 1 -name 'msg.*.env' | sort |
+	find "$T/$1/" -maxdepth 1 -name 'msg.*.env' | sort |
 	    sed 's/\.env$/.eml/'
 }
 
