@@ -741,6 +741,140 @@ START_TEST(test_body_large)
 }
 END_TEST
 
+/* ---- the next transaction behind the final dot (RFC 2920 3.1) ----- */
+
+/* the second message's commands follow the first one's dot; the dot's
+ * reply ends the first, the rest go to the second */
+START_TEST(test_behind_dot)
+{
+	struct smtpc *c = session(EHLO_PIPE, 0);
+	struct t a, b;
+
+	smtpc_start(c, txn(&a, "s@y.example", 1, 10));
+	expect(c, "MAIL FROM:<s@y.example> SIZE=10\r\n"
+	    "RCPT TO:<a@x.example>\r\nDATA\r\n");
+	feed(c, "250 ok\n250 ok\n354 go");
+	ck_assert_int_eq(smtpc_can_start(c), 0);	/* in BODY */
+	body(c, "one\r\n");
+	ck_assert_int_eq(smtpc_can_start(c), 1);
+	smtpc_start(c, txn(&b, "s@y.example", 2, 20));
+	ck_assert_int_eq(smtpc_can_start(c), 0);	/* one behind at most */
+	expect(c, "one\r\n.\r\nMAIL FROM:<s@y.example> SIZE=20\r\n"
+	    "RCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n");
+	ck_assert_int_eq(a.txn.done, 0);
+	feed(c, "250 2.0.0 first");
+	ck_assert_int_eq(a.txn.done, 1);
+	ck_assert_int_eq(b.txn.done, 0);
+	expect_result(&a.res[0], 250, "2.0.0", 0);
+	ck_assert_str_eq(smtpc_state_name(c), "MAIL");
+	expect(c, "");		/* nothing more to send: it went already */
+	feed(c, "250 ok\n250 ok\n550 5.1.1 no such user\n354 go");
+	body(c, "two\r\n");
+	expect(c, "two\r\n.\r\n");
+	feed(c, "250 2.0.0 second");
+	ck_assert_int_eq(b.txn.done, 1);
+	expect_result(&b.res[0], 250, "2.0.0", 0);
+	expect_result(&b.res[1], 550, "5.1.1", 0);
+	ck_assert_int_eq(smtpc_want(c), SMTPC_WANT_TXN);
+	smtpc_free(c);
+}
+END_TEST
+
+/* a failed dot (4xx or 5xx) still lets the next transaction run */
+START_TEST(test_behind_dot_refused)
+{
+	struct smtpc *c = session(EHLO_PIPE, 0);
+	struct t a, b;
+
+	smtpc_start(c, txn(&a, "s@y.example", 1, 10));
+	expect(c, "MAIL FROM:<s@y.example> SIZE=10\r\n"
+	    "RCPT TO:<a@x.example>\r\nDATA\r\n");
+	feed(c, "250 ok\n250 ok\n354 go");
+	body(c, "one\r\n");
+	smtpc_start(c, txn(&b, "s@y.example", 1, 20));
+	buf_clear(smtpc_output(c));
+	feed(c, "554 5.7.1 spam");
+	expect_result(&a.res[0], 554, "5.7.1", 0);
+	feed(c, "250 ok\n250 ok\n354 go");
+	body(c, "two\r\n");
+	feed(c, "250 2.0.0 ok");
+	expect_result(&b.res[0], 250, "2.0.0", 0);
+	smtpc_free(c);
+}
+END_TEST
+
+/* 421 or a lost connection after the dot: both get temporary results */
+START_TEST(test_behind_dot_lost)
+{
+	struct smtpc *c = session(EHLO_PIPE, 0);
+	struct t a, b;
+
+	smtpc_start(c, txn(&a, "s@y.example", 1, 10));
+	buf_clear(smtpc_output(c));
+	feed(c, "250 ok\n250 ok\n354 go");
+	body(c, "one\r\n");
+	smtpc_start(c, txn(&b, "s@y.example", 2, 20));
+	buf_clear(smtpc_output(c));
+	if (_i == 0) {
+		feed_rv(c, "421 4.3.2 shutting down", -1);
+		expect_result(&a.res[0], 421, "4.3.2", 0);
+		expect_result(&b.res[0], 421, "4.3.2", 0);
+		expect_result(&b.res[1], 421, "4.3.2", 0);
+	} else {
+		smtpc_lost(c, "connection reset");
+		expect_result(&a.res[0], 451, "4.4.2", 1);
+		expect_result(&b.res[0], 451, "4.4.2", 1);
+		expect_result(&b.res[1], 451, "4.4.2", 1);
+	}
+	ck_assert_int_eq(a.txn.done, 1);
+	ck_assert_int_eq(b.txn.done, 1);
+	ck_assert_int_eq(smtpc_want(c), SMTPC_FAILED);
+	smtpc_free(c);
+}
+END_TEST
+
+/* behind the dot, a message over SIZE is refused at once, no command */
+START_TEST(test_behind_dot_size)
+{
+	struct smtpc *c = session(EHLO_PIPE, 0);
+	struct t a, b;
+
+	smtpc_start(c, txn(&a, "s@y.example", 1, 10));
+	buf_clear(smtpc_output(c));
+	feed(c, "250 ok\n250 ok\n354 go");
+	body(c, "one\r\n");
+	smtpc_start(c, txn(&b, "s@y.example", 1, 200000));
+	ck_assert_int_eq(b.txn.done, 1);
+	expect_result(&b.res[0], 552, "5.3.4", 1);
+	expect(c, "one\r\n.\r\n");
+	ck_assert_int_eq(smtpc_can_start(c), 1);	/* slot still free */
+	feed(c, "250 ok");
+	ck_assert_int_eq(smtpc_want(c), SMTPC_WANT_TXN);
+	smtpc_free(c);
+}
+END_TEST
+
+/* no PIPELINING (or no_pipelining): nothing may start before the reply */
+START_TEST(test_behind_dot_needs_pipelining)
+{
+	struct smtpc *c = session(_i == 0 ? EHLO_PLAIN : EHLO_PIPE, _i);
+	struct t a;
+
+	smtpc_start(c, txn(&a, "s@y.example", 1, 10));
+	expect(c, "MAIL FROM:<s@y.example> SIZE=10\r\n");
+	feed(c, "250 ok");
+	expect(c, "RCPT TO:<a@x.example>\r\n");
+	feed(c, "250 ok");
+	expect(c, "DATA\r\n");
+	feed(c, "354 go");
+	body(c, "one\r\n");
+	ck_assert_int_eq(smtpc_can_start(c), 0);
+	feed(c, "250 ok");
+	ck_assert_int_eq(smtpc_can_start(c), 1);
+	smtpc_free(c);
+}
+END_TEST
+
 /* ---- conversion ---------------------------------------------------- */
 
 /* a 7-bit message through mime8 comes out as it went in */
@@ -1254,6 +1388,11 @@ main(void)
 
 	tc = tcase_create("session");
 	tcase_add_test(tc, test_two_txns);
+	tcase_add_test(tc, test_behind_dot);
+	tcase_add_test(tc, test_behind_dot_refused);
+	tcase_add_loop_test(tc, test_behind_dot_lost, 0, 2);
+	tcase_add_test(tc, test_behind_dot_size);
+	tcase_add_loop_test(tc, test_behind_dot_needs_pipelining, 0, 2);
 	tcase_add_test(tc, test_421_mid);
 	tcase_add_test(tc, test_421_dot);
 	tcase_add_test(tc, test_lost_after_dot);
