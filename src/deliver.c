@@ -388,9 +388,12 @@ send_msg(struct session *s, const struct conf *c, struct queue *q,
 				panic("deliver: dot reply still open at DATA");
 			if (settle(s, p, q, st, err) == -1)
 				qerr = 1;
+			/* The last body bytes and the dot stay in the output:
+			 * the next message's commands join them in one write
+			 * (drive and drain flush before any wait). */
 			send_body(s, c, q, m, chunk);
 			if (smtpc_want(s->smtp) == SMTPC_WANT_READ
-			    && sess_flush(s, c) == 0 && !j->t.done) {
+			    && !j->t.done) {
 				p->dot = j;	/* its reply comes later */
 				j = NULL;
 			}
@@ -447,6 +450,14 @@ deliver_flush(const struct conf *c, struct queue *q, int all,
 	if (queue_gc(q, start, err) == -1)
 		goto fail;
 	for (;;) {
+		if (have && sess_flush(&s, c) == -1) {
+			/* lost: the waiting message gets its result */
+			if (drain(&s, c, &pipe, q, st, err) == -1)
+				goto fail;
+			sess_close(&s);
+			have = 0;
+			lost++;
+		}
 		if (queue_claim(q, ob_now_ms(), all, start, DELIVER_LEASE_MS,
 		    ids, DELIVER_BATCH, &n, err) == -1)
 			goto fail;
