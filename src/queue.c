@@ -59,6 +59,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sysexits.h>
 #include <time.h>
@@ -570,6 +571,18 @@ q_fmt_size(char *dst, size_t n, uint64_t v)
 /* q_mdb_err: fill ERR for LMDB/errno code RC from operation WHAT.  All
  * runtime failures are temporary: the submitter keeps the message and
  * retries, the scheduler tries again later. */
+/* q_fs_full: 1 when the filesystem holding DIR has less than a megabyte
+ * left for us (statvfs f_bavail). */
+static int
+q_fs_full(const char *dir)
+{
+	struct statvfs v;
+
+	if (statvfs(dir, &v) != 0)
+		return 0;
+	return (uint64_t)v.f_bavail * v.f_frsize < 1024 * 1024;
+}
+
 static int
 q_mdb_err(struct queue *q, int rc, const char *what, struct ob_err *err)
 {
@@ -583,6 +596,11 @@ q_mdb_err(struct queue *q, int rc, const char *what, struct ob_err *err)
 	if (rc == MDB_READERS_FULL)
 		return ob_err_set(err, OB_TEMP, EX_TEMPFAIL,
 		    "queue %s is busy: LMDB reader table full", q->dir);
+	/* LMDB reports a short write (ENOSPC underneath) as EIO: say what
+	 * it most likely is when the filesystem has no room left. */
+	if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && q_fs_full(q->dir)))
+		return ob_err_set(err, OB_TEMP, EX_TEMPFAIL, "queue %s: %s: no "
+		    "space left on the queue's filesystem", q->dir, what);
 	return ob_err_set(err, OB_TEMP, EX_TEMPFAIL, "queue %s: %s: %s",
 	    q->dir, what, mdb_strerror(rc));
 }
