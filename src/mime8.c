@@ -734,7 +734,7 @@ static void
 m8_parse_ct(struct mime8 *m)
 {
 	const char *p = m->fval, *end = m->fval + m->fvallen;
-	char attr[32];
+	char attr[32], val[M8_BND];
 	size_t k;
 	int toolong;
 
@@ -763,8 +763,8 @@ m8_parse_ct(struct mime8 *m)
 			for (p++; p < end && *p != '"'; p++) {
 				if (*p == '\\' && p + 1 < end)
 					p++;
-				if (k < sizeof m->bnd)
-					m->bnd[k++] = *p;
+				if (k < sizeof val)
+					val[k++] = *p;
 				else
 					toolong = 1;
 			}
@@ -774,14 +774,20 @@ m8_parse_ct(struct mime8 *m)
 			/* lenient: "boundary==_x" is seen in the wild */
 			for (; p < end && *p > 32 && *p < 127 && *p != ';' &&
 			    *p != '(' && *p != '"'; p++) {
-				if (k < sizeof m->bnd)
-					m->bnd[k++] = *p;
+				if (k < sizeof val)
+					val[k++] = *p;
 				else
 					toolong = 1;
 			}
 		}
-		if (strcmp(attr, "boundary") == 0 && m->bndlen == 0)
-			m->bndlen = toolong ? 0 : k;
+		/* every value is read into VAL: a parameter after the
+		 * boundary (multipart/related; boundary=x; type=y) must not
+		 * overwrite it */
+		if (strcmp(attr, "boundary") == 0 && m->bndlen == 0 &&
+		    !toolong && k > 0) {
+			memcpy(m->bnd, val, k);
+			m->bndlen = k;
+		}
 	}
 }
 
