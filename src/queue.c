@@ -786,9 +786,50 @@ q_del_due(struct queue *q, MDB_txn *txn, int64_t t, uint64_t id)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* q_del_prefix: delete every id:u64 n:u32 key of ID in DBI. */
+/* q_drop: forget the map pages around an overflow value (DATA, LEN) that
+ * we or LMDB just touched.  The map is read-only, file-backed and shared,
+ * so MADV_DONTNEED only costs a later fault from the page cache, and it
+ * keeps a process that streams or deletes a 20 MiB body at its buffers'
+ * size: RSS counts every page of the map we touched, and Linux maps up to
+ * Q_FAULT_AROUND around each read fault (fault-around), so touching only
+ * an overflow page's header (as mdb_del does, to learn its length) maps
+ * 64 KiB.  The window is clamped to the map, which the page header tells
+ * us: an overflow value starts PAGEHDRSZ (16) octets into a page whose
+ * first field is its page number (LMDB's file format). */
+#define Q_FAULT_AROUND	(64 * 1024)
+#define Q_PAGEHDRSZ	16
+
+static void
+q_drop(struct queue *q, const void *data, size_t len)
+{
+	uintptr_t pg = (uintptr_t)q->pagesize, hdr, base, end, a, b;
+	MDB_envinfo ei;
+	uint64_t pgno;
+
+	if (len < pg || ((uintptr_t)data & (pg - 1)) != Q_PAGEHDRSZ)
+		return;		/* not an overflow value */
+	hdr = (uintptr_t)data - Q_PAGEHDRSZ;
+	memcpy(&pgno, (const void *)hdr, sizeof pgno);
+	if (mdb_env_info(q->env, &ei) != 0 || pgno == 0
+	    || pgno > ei.me_mapsize / pg || hdr < pgno * pg)
+		return;
+	base = hdr - pgno * pg;
+	end = base + ei.me_mapsize;
+	a = hdr & ~(uintptr_t)(Q_FAULT_AROUND - 1);
+	b = ((uintptr_t)data + len + Q_FAULT_AROUND - 1)
+	    & ~(uintptr_t)(Q_FAULT_AROUND - 1);
+	if (a < base)
+		a = base;
+	if (b > end)
+		b = end;
+	if (a < b)
+		(void)madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* q_del_prefix: delete every id:u64 n:u32 key of ID in DBI (Q may be
+ * NULL: no page dropping). */
 static int
-q_del_prefix(MDB_txn *txn, MDB_dbi dbi, uint64_t id)
+q_del_prefix(struct queue *q, MDB_txn *txn, MDB_dbi dbi, uint64_t id)
 {
 	MDB_cursor *c;
 	struct q_key k;
@@ -810,6 +851,8 @@ q_del_prefix(MDB_txn *txn, MDB_dbi dbi, uint64_t id)
 			break;
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
+		if (q != NULL)
+			q_drop(q, v.mv_data, v.mv_size);
 	}
 	mdb_cursor_close(c);
 	return rc;
@@ -848,8 +891,8 @@ q_remove(struct queue *q, MDB_txn *txn, uint64_t id, int64_t due)
 	rc = mdb_del(txn, Q_MSG(q), key_id(&k, id), NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	if ((rc = q_del_prefix(txn, Q_RCPT(q), id)) != 0 ||
-	    (rc = q_del_prefix(txn, Q_BODY(q), id)) != 0)
+	if ((rc = q_del_prefix(NULL, txn, Q_RCPT(q), id)) != 0 ||
+	    (rc = q_del_prefix(q, txn, Q_BODY(q), id)) != 0)
 		return rc;
 	if (due > 0)
 		rc = q_del_due(q, txn, due, id);
@@ -1398,7 +1441,7 @@ q_abort_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 		return 0;	/* queue_gc was here first */
 	if (rc != 0)
 		return rc;
-	if ((rc = q_del_prefix(txn, Q_BODY(q), s->id)) != 0)
+	if ((rc = q_del_prefix(q, txn, Q_BODY(q), s->id)) != 0)
 		return rc;
 	return mdb_del(txn, Q_PEND(q), key_id(&k, s->id), NULL);
 }
@@ -1521,7 +1564,6 @@ queue_body_chunk(struct queue *q, uint64_t id, uint32_t i, struct buf *out,
 	MDB_txn *txn;
 	struct q_key k;
 	MDB_val v;
-	uintptr_t a, b, pg;
 	int rc, r = -1;
 
 	q_check(q);
@@ -1548,17 +1590,7 @@ queue_body_chunk(struct queue *q, uint64_t id, uint32_t i, struct buf *out,
 		    "queue: body chunk larger than the buffer");
 		goto done;
 	}
-	/* The chunk lies in LMDB's read-only, file-backed shared map:
-	 * dropping those pages from our page tables costs nothing but a
-	 * later fault from the page cache, and keeps a process that
-	 * streams a 20 MiB body at its buffers' size instead of the
-	 * body's (RSS counts every page of the map we touched). */
-	if (v.mv_size >= (size_t)q->pagesize) {
-		pg = (uintptr_t)q->pagesize;
-		a = (uintptr_t)v.mv_data & ~(pg - 1);
-		b = ((uintptr_t)v.mv_data + v.mv_size + pg - 1) & ~(pg - 1);
-		(void)madvise((void *)a, b - a, MADV_DONTNEED);
-	}
+	q_drop(q, v.mv_data, v.mv_size);	/* see q_drop */
 	r = 1;
 done:
 	mdb_txn_abort(txn);
@@ -1967,7 +1999,7 @@ q_gc_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	if (rc != MDB_NOTFOUND)
 		goto done;
 	for (i = 0; i < pend.n; i++) {
-		if ((rc = q_del_prefix(txn, Q_BODY(q), pend.v[i])) != 0 ||
+		if ((rc = q_del_prefix(q, txn, Q_BODY(q), pend.v[i])) != 0 ||
 		    (rc = mdb_del(txn, Q_PEND(q), key_id(&k, pend.v[i]),
 		    NULL)) != 0)
 			goto done;
