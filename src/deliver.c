@@ -450,14 +450,8 @@ deliver_flush(const struct conf *c, struct queue *q, int all,
 	if (queue_gc(q, start, err) == -1)
 		goto fail;
 	for (;;) {
-		if (have && sess_flush(&s, c) == -1) {
-			/* lost: the waiting message gets its result */
-			if (drain(&s, c, &pipe, q, st, err) == -1)
-				goto fail;
-			sess_close(&s);
-			have = 0;
-			lost++;
-		}
+		/* A final dot may still sit in the output: it leaves with the
+		 * next message's commands, or in drain() when none come. */
 		if (queue_claim(q, ob_now_ms(), all, start, DELIVER_LEASE_MS,
 		    ids, DELIVER_BATCH, &n, err) == -1)
 			goto fail;
