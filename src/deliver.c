@@ -46,6 +46,8 @@ struct session {
 	const struct conf_relay	*relay;
 	char			 name[300];	/* host:port, for logs */
 	struct buf		 line;
+	int64_t			 reply_end;	/* monotonic deadline of the
+						 * reply being read; 0 = none */
 };
 
 int
@@ -93,20 +95,35 @@ static enum smtpc_want
 sess_step(struct session *s, const struct conf *c)
 {
 	struct ob_err err;
+	int64_t now;
 	int r;
 
 	if (sess_flush(s, c) == -1 || smtpc_want(s->smtp) != SMTPC_WANT_READ)
 		return smtpc_want(s->smtp);
+	/* The timeout bounds the whole reply (RFC 5321 4.5.3.2), so a
+	 * server trickling "250-" lines cannot hold us forever. */
+	now = ob_mono_ms();
+	if (s->reply_end == 0)
+		s->reply_end = now + smtpc_timeout_ms(s->smtp);
 	r = conn_read_line(s->conn, &s->line, DELIVER_MAX_LINE,
-	    smtpc_timeout_ms(s->smtp), &err);
+	    s->reply_end > now ? s->reply_end - now : 0, &err);
 	if (r == 1) {
 		log_debug("%s <<< %s", s->name, s->line.p);
 		smtpc_input(s->smtp, s->line.p, s->line.len);
+		if (!smtpc_reply_open(s->smtp))
+			s->reply_end = 0;
 	} else if (r == 0) {
 		char why[400];
 
 		snprintf(why, sizeof why, "connection closed by %s in state "
 		    "%s", s->name, smtpc_state_name(s->smtp));
+		smtpc_lost(s->smtp, why);
+	} else if (ob_mono_ms() >= s->reply_end) {
+		char why[400];
+
+		snprintf(why, sizeof why, "timeout after %llds waiting for %s's "
+		    "reply in state %s", (long long)(smtpc_timeout_ms(s->smtp)
+		    / 1000), s->name, smtpc_state_name(s->smtp));
 		smtpc_lost(s->smtp, why);
 	} else
 		smtpc_lost(s->smtp, err.text);
@@ -197,10 +214,12 @@ record(struct queue_msg *m, size_t ri, const struct smtp_reply *r,
 	case QR_PENDING: st->deferred++; break;
 	default: panic("record: state %d", rc->state);
 	}
+	/* dsn= carries the status; a local reason goes without it */
 	log_info("%s delivery to=<%s> relay=%s status=%s dsn=%s delay=%.2fs "
 	    "%s=%s", m->idstr, log_quote(q1, sizeof q1, rc->addr), relay,
 	    status[rc->state], dsn, (double)(now - m->arrival) / 1000.0,
-	    r->local ? "reason" : "reply", log_quote(q2, sizeof q2, res));
+	    r->local ? "reason" : "reply",
+	    log_quote(q2, sizeof q2, r->local ? r->text : res));
 }
 
 /* record_all: one reply for every pending recipient of M. */

@@ -214,6 +214,12 @@ smtpc_timeout_ms(const struct smtpc *c)
 	}
 }
 
+int
+smtpc_reply_open(const struct smtpc *c)
+{
+	return c->rp.nlines > 0 && !c->rp.complete;
+}
+
 unsigned
 smtpc_extensions(const struct smtpc *c)
 {

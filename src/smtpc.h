@@ -101,8 +101,13 @@ enum smtpc_want smtpc_want(const struct smtpc *c);
 /* smtpc_output: bytes to send now.  The caller sends them and clears the
  * buffer (buf_clear) or consumes what it sent (buf_consume). */
 struct buf *smtpc_output(struct smtpc *c);
-/* smtpc_timeout_ms: the limit for the wait the engine is in now. */
+/* smtpc_timeout_ms: the limit for the wait the engine is in now.  It
+ * bounds the whole reply, not each line (RFC 5321 4.5.3.2): a server that
+ * trickles an endless multi-line reply must still time out. */
 int64_t	smtpc_timeout_ms(const struct smtpc *c);
+/* smtpc_reply_open: 1 while a multi-line reply has begun and not ended
+ * (the caller keeps that reply's deadline). */
+int	smtpc_reply_open(const struct smtpc *c);
 
 /* smtpc_input: one reply line without CRLF.  0, or -1 when the session
  * failed (malformed reply, 421, greeting or EHLO/HELO refused): then
