@@ -147,7 +147,6 @@ static int conf_hostport(const char *s, int defport, char **host, int *port,
     char *why, size_t n);
 static int conf_hostname_ok(const char *s, int underscore);
 static const char *conf_quote(char *dst, size_t n, const char *v);
-static void conf_fmt_size(char *dst, size_t n, uint64_t v);
 static void conf_fmt_duration(char *dst, size_t n, int64_t ms);
 static void conf_check_order(struct conf *c, const char *path,
     const int *lines, FILE *errs, int *nerr);
@@ -316,12 +315,12 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v,
 			return -1;
 		}
 		if (sz < k->min) {
-			conf_fmt_size(lim, sizeof lim, k->min);
+			fmt_size(lim, sizeof lim, k->min);
 			ob_snprintf(why, n, "must be at least %s", lim);
 			return -1;
 		}
 		if (k->max != 0 && sz > k->max) {
-			conf_fmt_size(lim, sizeof lim, k->max);
+			fmt_size(lim, sizeof lim, k->max);
 			ob_snprintf(why, n, "must be at most %s", lim);
 			return -1;
 		}
@@ -627,25 +626,6 @@ conf_quote(char *dst, size_t n, const char *v)
 	return dst;
 }
 
-/* Largest unit that divides V exactly: 50M, 1G, 512K, 1000. */
-static void
-conf_fmt_size(char *dst, size_t n, uint64_t v)
-{
-	static const struct { uint64_t mul; char suf; } u[] = {
-		{ 1024 * 1024 * 1024, 'G' }, { 1024 * 1024, 'M' },
-		{ 1024, 'K' },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof u / sizeof u[0]; i++)
-		if (v != 0 && v % u[i].mul == 0) {
-			ob_snprintf(dst, n, "%llu%c",
-			    (unsigned long long)(v / u[i].mul), u[i].suf);
-			return;
-		}
-	ob_snprintf(dst, n, "%llu", (unsigned long long)v);
-}
-
 /* Largest unit that divides MS exactly: 5d, 2h, 5m, 30s.  Values from the
  * file are whole seconds; anything else is shown in seconds, rounded up. */
 static void
@@ -913,7 +893,7 @@ conf_print(const struct conf *c, FILE *out)
 			    *CFIELD(c, k, int) ? "yes" : "no");
 			break;
 		case CT_SIZE:
-			conf_fmt_size(v, sizeof v, *CFIELD(c, k, uint64_t));
+			fmt_size(v, sizeof v, *CFIELD(c, k, uint64_t));
 			fprintf(out, "%s %s\n", k->name, v);
 			break;
 		case CT_DURATION:

@@ -552,25 +552,6 @@ q_check(const struct queue *q)
 		    "pid %ld)", (long)q->pid, (long)getpid());
 }
 
-static void
-q_fmt_size(char *dst, size_t n, uint64_t v)
-{
-	static const struct { uint64_t mul; char c; } u[] = {
-		{ 1ULL << 30, 'G' }, { 1ULL << 20, 'M' }, { 1ULL << 10, 'K' }
-	};
-
-	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
-		if (v >= u[i].mul && v % u[i].mul == 0) {
-			snprintf(dst, n, "%llu%c",
-			    (unsigned long long)(v / u[i].mul), u[i].c);
-			return;
-		}
-	snprintf(dst, n, "%llu", (unsigned long long)v);
-}
-
-/* q_mdb_err: fill ERR for LMDB/errno code RC from operation WHAT.  All
- * runtime failures are temporary: the submitter keeps the message and
- * retries, the scheduler tries again later. */
 /* q_fs_full: 1 when the filesystem holding DIR has less than a megabyte
  * left for us (statvfs f_bavail). */
 static int
@@ -583,13 +564,16 @@ q_fs_full(const char *dir)
 	return (uint64_t)v.f_bavail * v.f_frsize < 1024 * 1024;
 }
 
+/* q_mdb_err: fill ERR for LMDB/errno code RC from operation WHAT.  All
+ * runtime failures are temporary: the submitter keeps the message and
+ * retries, the scheduler tries again later. */
 static int
 q_mdb_err(struct queue *q, int rc, const char *what, struct ob_err *err)
 {
 	char sz[32];
 
 	if (rc == MDB_MAP_FULL) {
-		q_fmt_size(sz, sizeof sz, q->max_size);
+		fmt_size(sz, sizeof sz, q->max_size);
 		return ob_err_set(err, OB_TEMP, EX_TEMPFAIL,
 		    "queue is full (queue_max_size %s reached)", sz);
 	}

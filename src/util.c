@@ -338,6 +338,23 @@ parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+void
+fmt_size(char *dst, size_t n, uint64_t v)
+{
+	static const struct { uint64_t mul; char suf; } u[] = {
+		{ 1ULL << 30, 'G' }, { 1ULL << 20, 'M' }, { 1ULL << 10, 'K' },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof u / sizeof u[0]; i++)
+		if (v != 0 && v % u[i].mul == 0) {
+			ob_snprintf(dst, n, "%llu%c",
+			    (unsigned long long)(v / u[i].mul), u[i].suf);
+			return;
+		}
+	ob_snprintf(dst, n, "%llu", (unsigned long long)v);
+}
+
 /* T_MS in whole seconds, rounded down (also before 1970). */
 static time_t
 ms_to_time(int64_t t_ms)

@@ -67,6 +67,9 @@ int64_t	ob_mono_ms(void);
 int	parse_u64(const char *s, uint64_t *out);
 int	parse_duration_ms(const char *s, int64_t *out);	/* 30s 5m 2h 5d, bare = s */
 int	parse_size(const char *s, uint64_t *out);	/* 10M 1G 512K, bare = bytes */
+/* fmt_size: the inverse of parse_size, in the largest unit that divides V
+ * exactly ("4M", "1G", "1536K", "1000"). */
+void	fmt_size(char *dst, size_t n, uint64_t v);
 
 /* fmt_time: RFC 5322 date-time of T (ms since epoch) in local time. */
 void	fmt_rfc5322_date(char *dst, size_t n, int64_t t_ms);

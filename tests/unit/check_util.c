@@ -122,6 +122,30 @@ START_TEST(duration_table)
 }
 END_TEST
 
+/* ---- fmt_size: the largest exact unit, and parse_size reads it back - */
+
+static const struct {
+	uint64_t	 v;
+	const char	*want;
+} fmts[] = {
+	{ 0, "0" }, { 1000, "1000" }, { 1024, "1K" }, { 1536, "1536" },
+	{ 1536 * 1024, "1536K" }, { 4ULL << 20, "4M" }, { 1ULL << 30, "1G" },
+	{ 3ULL << 30, "3G" }, { (1ULL << 30) + 1024, "1048577K" },
+	{ UINT64_MAX, "18446744073709551615" },
+};
+
+START_TEST(fmt_size_table)
+{
+	char out[32];
+	uint64_t back;
+
+	fmt_size(out, sizeof out, fmts[_i].v);
+	ck_assert_str_eq(out, fmts[_i].want);
+	ck_assert_int_eq(parse_size(out, &back), 0);
+	ck_assert(back == fmts[_i].v);
+}
+END_TEST
+
 /* ---- parse_size --------------------------------------------------- */
 
 static const struct {
@@ -634,6 +658,7 @@ util_suite(void)
 
 	tc = tcase_create("parse_size");
 	tcase_add_loop_test(tc, size_table, 0, NELEM(sizes));
+	tcase_add_loop_test(tc, fmt_size_table, 0, NELEM(fmts));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ob_snprintf");
