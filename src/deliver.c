@@ -263,6 +263,7 @@ job_new(struct queue_msg *m)
 	j->t.nrcpt = n;
 	j->t.size = m->size;
 	j->t.eightbit = (m->flags & QM_8BIT) != 0;
+	j->t.eightbit_header = (m->flags & QM_8BITHDR) != 0;
 	j->t.rcpt_result = j->res;
 	return j;
 }
@@ -375,20 +376,8 @@ send_msg(struct session *s, const struct conf *c, struct queue *q,
 {
 	struct job *j = job_new(m);
 	enum smtpc_want w;
-	size_t i;
 	int qerr = 0;
 
-	j->t.convert = j->t.eightbit
-	    && !(smtpc_extensions(s->smtp) & SMTPC_EXT_8BITMIME);
-	if (j->t.convert && (m->flags & QM_8BITHDR)) {
-		/* RFC 6152 3: no 8-bit octet may reach this server, and a
-		 * header field can't be converted without its charset. */
-		for (i = 0; i < j->t.nrcpt; i++)
-			smtp_reply_local(&j->res[i], 554, "5.6.3", "8-bit octets"
-			    " in the header section, and %s does not support "
-			    "8BITMIME", s->name);
-		return job_finish(j, s->name, "", q, st, err) == -1 ? -1 : 0;
-	}
 	if (j->t.nrcpt == 0)
 		return job_finish(j, s->name, "", q, st, err) == -1 ? -1 : 0;
 	/* Not pipelined behind the dot: wait for its reply first. */

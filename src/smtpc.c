@@ -127,7 +127,7 @@ static void	sc_out(struct smtpc *c, const void *d, size_t n);
 static void	sc_fail(struct smtpc *c, const struct smtp_reply *r);
 static void	sc_protocol(struct smtpc *c, const struct smtp_reply *r);
 static void	sc_txn_end(struct smtpc *c, int need_rset);
-static void	sc_result_unfinished(struct smtpc *c,
+static void	sc_result_unfinished(struct sc_tx *x,
 		    const struct smtp_reply *r, int accepted_only);
 static void	sc_ehlo_line(struct smtpc *c, const char *t, size_t n);
 static int	sc_addr_check(const char *a, int *eight);
@@ -359,10 +359,10 @@ sc_enter(struct smtpc *c, enum smtpc_state st)
 /* sc_result_unfinished: R for every recipient without a final result
  * (only those whose RCPT was accepted when ACCEPTED_ONLY). */
 static void
-sc_result_unfinished(struct smtpc *c, const struct smtp_reply *r,
+sc_result_unfinished(struct sc_tx *x, const struct smtp_reply *r,
     int accepted_only)
 {
-	struct smtpc_txn *t = c->tx.txn;
+	struct smtpc_txn *t = x->txn;
 	size_t i;
 
 	if (t == NULL)
@@ -370,7 +370,7 @@ sc_result_unfinished(struct smtpc *c, const struct smtp_reply *r,
 	for (i = 0; i < t->nrcpt; i++) {
 		if (t->rcpt_result[i].code != 0)
 			continue;
-		if (accepted_only && !c->tx.acc[i])
+		if (accepted_only && !x->acc[i])
 			continue;
 		t->rcpt_result[i] = *r;
 	}
@@ -414,23 +414,17 @@ sc_txn_end(struct smtpc *c, int need_rset)
 static void
 sc_fail(struct smtpc *c, const struct smtp_reply *r)
 {
-	c->err = *r;
-	if (c->tx.txn != NULL) {
-		sc_result_unfinished(c, r, 0);
-		c->tx.txn->done = 1;
-		c->tx.txn = NULL;
-	}
-	c->tx.batch = 0;
-	if (c->nx.txn != NULL) {	/* pipelined behind tx: same fate */
-		struct smtpc_txn *t = c->nx.txn;
-		size_t i;
+	struct sc_tx *x[2] = { &c->tx, &c->nx };	/* nx: same fate */
+	size_t i;
 
-		for (i = 0; i < t->nrcpt; i++)
-			if (t->rcpt_result[i].code == 0)
-				t->rcpt_result[i] = *r;
-		t->done = 1;
-		c->nx.txn = NULL;
-		c->nx.batch = 0;
+	c->err = *r;
+	for (i = 0; i < 2; i++) {
+		if (x[i]->txn != NULL) {
+			sc_result_unfinished(x[i], r, 0);
+			x[i]->txn->done = 1;
+			x[i]->txn = NULL;
+		}
+		x[i]->batch = 0;
 	}
 	sc_enter(c, SC_FAILED);
 }
@@ -598,7 +592,7 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 			c->tx.ri = 0;
 			sc_enter(c, SC_RCPT);
 		} else if (cls == 4 || cls == 5) {
-			sc_result_unfinished(c, r, 0);
+			sc_result_unfinished(&c->tx, r, 0);
 			c->tx.mail_failed = 1;
 			if (c->tx.batch) {
 				/* the RCPT and DATA replies still come */
@@ -642,7 +636,7 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 			sc_out(c, ".\r\n", 3);
 			sc_enter(c, SC_DOT);
 		} else if (cls == 4 || cls == 5) {
-			sc_result_unfinished(c, r, 1);
+			sc_result_unfinished(&c->tx, r, 1);
 			sc_txn_end(c, 1);
 		} else
 			sc_protocol(c, r);
@@ -652,7 +646,7 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 			sc_txn_end(c, 1);
 		else if (cls == 2 || cls == 4 || cls == 5) {
 			/* the one place a recipient is delivered */
-			sc_result_unfinished(c, r, 1);
+			sc_result_unfinished(&c->tx, r, 1);
 			sc_txn_end(c, 0);
 		} else
 			sc_protocol(c, r);
@@ -751,13 +745,16 @@ smtpc_start(struct smtpc *c, struct smtpc_txn *t)
 		    c->size_limit);
 		goto refuse_all;
 	}
-	/* RFC 6152 3: no 8-bit octet to a server without 8BITMIME */
-	x->convert = t->convert;
-	if (t->eightbit && !(c->ext & SMTPC_EXT_8BITMIME) && !x->convert) {
-		log_warn("smtpc: 8-bit message but no 8BITMIME and no "
-		    "conversion asked: converting");
-		x->convert = 1;
+	/* RFC 6152 3: no 8-bit octet to a server without 8BITMIME.  The
+	 * body can be converted (mime8); a header field can't, without
+	 * knowing its charset: refused before any command. */
+	if (t->eightbit_header && !(c->ext & SMTPC_EXT_8BITMIME)) {
+		smtp_reply_local(&e, 554, "5.6.3", "8-bit octets in the header "
+		    "section, and the server does not support 8BITMIME");
+		goto refuse_all;
 	}
+	x->convert = t->convert
+	    || (t->eightbit && !(c->ext & SMTPC_EXT_8BITMIME));
 	x->body8 = t->eightbit && !x->convert
 	    && (c->ext & SMTPC_EXT_8BITMIME);
 	c->no8 = !(c->ext & SMTPC_EXT_8BITMIME);

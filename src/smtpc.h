@@ -64,9 +64,11 @@ struct smtpc_txn {
 	size_t			 nrcpt;
 	uint64_t		 size;		/* canonical size in octets */
 	int			 eightbit;	/* the message has 8-bit octets */
-	int			 convert;	/* set by the caller when eightbit and
-						 * the server lacks 8BITMIME: the
-						 * body goes through mime8 */
+	int			 eightbit_header; /* ... in its header */
+	int			 convert;	/* 1: the body goes through mime8
+						 * even when the server has
+						 * 8BITMIME (tests); without it
+						 * an 8-bit body always does */
 	/* results */
 	struct smtp_reply	*rcpt_result;	/* NRCPT entries, caller-allocated */
 	int			 done;		/* every rcpt_result is final */
@@ -134,8 +136,10 @@ int	smtpc_can_start(const struct smtpc *c);
  * octets (501 5.1.7 sender, for every recipient / 501 5.1.3 recipient),
  * 8-bit octets without SMTPUTF8 offered (553 5.6.7); with it, MAIL gets
  * the SMTPUTF8 parameter.  When no recipient is left, T->done is set at
- * once, as for SIZE.  EIGHTBIT without 8BITMIME and without CONVERT is
- * treated as CONVERT (logged).  Always check T->done after the call. */
+ * once, as for SIZE.  Without 8BITMIME offered (RFC 6152 3), an 8-bit
+ * body is converted (CONVERT is implied) and EIGHTBIT_HEADER is refused
+ * for every recipient (local 554 5.6.3).  Always check T->done after the
+ * call. */
 void	smtpc_start(struct smtpc *c, struct smtpc_txn *t);
 /* smtpc_body: the next body bytes in canonical form (any split).  Dots
  * are stuffed here (RFC 5321 4.5.2) and, with T->convert, the text goes

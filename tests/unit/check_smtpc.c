@@ -741,6 +741,33 @@ START_TEST(test_body_large)
 }
 END_TEST
 
+/* an 8-bit header can't be converted: refused before any command when
+ * the server lacks 8BITMIME (_i 0); sent as is when it has it (_i 1) */
+START_TEST(test_8bit_header)
+{
+	struct smtpc *c = session(_i ? EHLO_PIPE : EHLO_7BIT, 0);
+	struct t t;
+
+	txn(&t, "s@y.example", 2, 10);
+	t.txn.eightbit = 1;
+	t.txn.eightbit_header = 1;
+	smtpc_start(c, &t.txn);
+	if (_i == 0) {
+		ck_assert_int_eq(t.txn.done, 1);
+		expect_result(&t.res[0], 554, "5.6.3", 1);
+		expect_result(&t.res[1], 554, "5.6.3", 1);
+		expect(c, "");
+		ck_assert_int_eq(smtpc_want(c), SMTPC_WANT_TXN);
+	} else {
+		ck_assert_int_eq(t.txn.done, 0);
+		expect(c, "MAIL FROM:<s@y.example> SIZE=10 BODY=8BITMIME\r\n"
+		    "RCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n"
+		    "DATA\r\n");
+	}
+	smtpc_free(c);
+}
+END_TEST
+
 /* ---- the next transaction behind the final dot (RFC 2920 3.1) ----- */
 
 /* the second message's commands follow the first one's dot; the dot's
@@ -1384,6 +1411,7 @@ main(void)
 	tcase_add_loop_test(tc, test_convert_long, 0, 3 * NELEM(long_line));
 	tcase_add_test(tc, test_convert_long8);
 	tcase_add_test(tc, test_8bit_guard);
+	tcase_add_loop_test(tc, test_8bit_header, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("session");
