@@ -8,17 +8,6 @@ command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 start_server srv
 write_conf
 
-deliver_one() {
-	delivered_files srv | sort > "$T/before"
-	ob flush >&2 || fail "flush exited $?"
-	assert_eq "$(queue_count)" 0 "queue after flush"
-	delivered_files srv | sort > "$T/after"
-	comm -13 "$T/before" "$T/after" > "$T/new"
-	assert_eq "$(wc -l < "$T/new")" 1 "new deliveries"
-	eml=$(cat "$T/new")
-	env=${eml%.eml}.env
-}
-
 # to_crlf IN OUT: IN with every line ended by CRLF.
 to_crlf() {
 	python3 -c '

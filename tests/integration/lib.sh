@@ -21,6 +21,7 @@
 #   queue_count             number of messages in the queue
 #   queue_states            "ID ADDRESS STATE ATTEMPTS" per recipient
 #   mkmsg N SIZE [TO]       a message with Message-ID <N@test>, SIZE body bytes
+#   deliver_one             flush; exactly one new delivery in $eml/$env
 #   crlf / uncrlf           filters: LF <-> CRLF line ends
 #   fail MSG / skip WHY / assert_eq A B WHAT / assert_file_eq F1 F2 WHAT
 #   wait_for CMD...         retry CMD until it succeeds (WAIT_TIMEOUT, 10 s)
@@ -224,6 +225,20 @@ delivered_msgids()
 		sed -n '/^\r\{0,1\}$/q; s/^[Mm][Ee][Ss][Ss][Aa][Gg][Ee]-[Ii][Dd]:[ 	]*//p' \
 		    "$_ld_f" | tr -d '\r'
 	done | sort
+}
+
+# deliver_one: flush to server srv, expect an empty queue and exactly one
+# new delivered file; sets eml and env to its .eml and .env paths.
+deliver_one()
+{
+	delivered_files srv | sort > "$T/before"
+	ob flush >&2 || fail "flush exited $?"
+	assert_eq "$(queue_count)" 0 "queue after flush"
+	delivered_files srv | sort > "$T/after"
+	comm -13 "$T/before" "$T/after" > "$T/new"
+	assert_eq "$(wc -l < "$T/new")" 1 "new deliveries"
+	eml=$(cat "$T/new")
+	env=${eml%.eml}.env
 }
 
 queue_json()

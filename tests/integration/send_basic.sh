@@ -61,19 +61,6 @@ for a in added:
     print('%s=%s' % (a, seen[a]))
 PY
 
-# deliver_one: flush, expect an empty queue and exactly one new delivered
-# file; sets eml and env to its .eml and .env paths.
-deliver_one() {
-	delivered_files srv | sort > "$T/before"
-	ob flush >&2 || fail "flush exited $?"
-	assert_eq "$(queue_count)" 0 "queue after flush"
-	delivered_files srv | sort > "$T/after"
-	comm -13 "$T/before" "$T/after" > "$T/new"
-	assert_eq "$(wc -l < "$T/new")" 1 "new deliveries"
-	eml=$(cat "$T/new")
-	env=${eml%.eml}.env
-}
-
 # rcpts ENV: the RCPT lines of an envelope file, sorted.
 rcpts() {
 	grep '^RCPT TO:' "$1" | sort
