@@ -1,11 +1,13 @@
 /* queue.c - the durable queue: one LMDB environment in queue_dir.
  *
- * Layout, schema version 1 (QUEUE_SCHEMA_VERSION).  Update this comment,
- * and the version, before changing any of it.  All integers are
+ * Layout, schema version 2 (QUEUE_SCHEMA_VERSION).  Update this comment,
+ * and the version, before changing any of it.  A version 1 queue (records
+ * of version 1, no "dest") is upgraded in place on open: version 1
+ * records are still read, and rewritten as version 2 when next changed.  All integers are
  * big-endian, so LMDB's byte order of keys is their numeric order; times
  * are ms since the epoch, stored as two's complement 64-bit.
  *
- *   meta  "version"           -> u32 schema version (1)
+ *   meta  "version"           -> u32 schema version (2)
  *   msg   id:u64              -> message record
  *   rcpt  id:u64 n:u32        -> recipient record, n = 0..nrcpt-1
  *   body  id:u64 i:u32        -> chunk i of the canonical message (CRLF,
@@ -13,19 +15,26 @@
  *                                the last one shorter, none for size 0
  *   due   t:u64 id:u64        -> empty: message id is due at t; exactly
  *                                one entry per message whose record has
- *                                due != 0, none for due == 0
+ *                                due != 0, none for due == 0 (held)
  *   pend  id:u64              -> u8 1, pid:u32, started:i64.  A large
  *                                submission that wrote chunks and has not
  *                                published yet; queue_gc removes it with its
  *                                chunks once pid is gone.
+ *   dest  name                -> u8 1, u32 failures, i64 since,
+ *                                i64 next_try, u16 len + reason: a
+ *                                destination backing off as a whole
  *
- *   message record:   u8 1 (record version), u32 flags (QM_*), i64 arrival,
+ *   message record:   u8 2 (record version), u32 flags (QM_*), i64 arrival,
  *                     u64 size, u32 nchunks, u32 nrcpt, i64 due,
  *                     i64 last_attempt, i64 lease_until, u32 lease_pid,
- *                     u16 len + sender
- *   recipient record: u8 1, u8 state (QR_*), u32 attempts,
+ *                     u16 len + sender, u8 ret (QRET_*), u16 len + envid
+ *   recipient record: u8 2, u8 state (QR_*), u32 attempts,
  *                     i64 next_attempt, i64 last_attempt, u16 len + addr,
- *                     u8 has_result [, u16 len + last_result]
+ *                     u8 has_result [, u16 len + last_result],
+ *                     u8 notify (QN_*), u16 len + orcpt,
+ *                     u16 len + remote (the server of last_result)
+ *   (version 1 records end after sender / last_result; empty strings
+ *   mean none)
  *
  * Records are decoded defensively: lengths must match exactly, strings
  * hold no NUL; anything else is reported as a corrupt record, never read
@@ -79,7 +88,8 @@
 #define Q_STR_MAX	65535	/* u16 length fields */
 #define Q_RESULT_MAX	2000	/* last_result is truncated to this */
 #define Q_MSG_MAX	(1ULL << 40)	/* sanity limit on one message */
-#define Q_REC_VERSION	1
+#define Q_REC_V1	1	/* schema 1 records, still read */
+#define Q_REC_VERSION	2
 
 /* Chunk transactions during a large submission sync the data pages but not
  * the meta page (MDB_NOMETASYNC).  MDB_NOSYNC would save one fdatasync per
@@ -101,7 +111,7 @@
 #define Q_SYNC_DATA	MDB_NOMETASYNC
 
 static const char *const q_db_names[] = {
-	"meta", "msg", "rcpt", "body", "due", "pend"
+	"meta", "msg", "rcpt", "body", "due", "pend", "dest"
 };
 #define Q_NDB	(sizeof q_db_names / sizeof q_db_names[0])
 
@@ -119,6 +129,7 @@ struct queue {
 #define Q_BODY(q)	((q)->dbi[3])
 #define Q_DUE(q)	((q)->dbi[4])
 #define Q_PEND(q)	((q)->dbi[5])
+#define Q_DEST(q)	((q)->dbi[6])
 
 struct queue_sub {
 	struct queue *q;
@@ -131,6 +142,10 @@ struct queue_sub {
 	int64_t	 started;
 	int	 reserved;	/* pend entry and chunks exist */
 	int	 done, failed;
+	int	 ret;		/* queue_sub_dsn's, borrowed */
+	const char *envid;
+	const unsigned *notify;
+	const char *const *orcpt;
 };
 
 /* A decoded message record without its recipients. */
@@ -139,7 +154,9 @@ struct q_rec {
 	int64_t	 arrival, due, last_attempt, lease_until;
 	uint64_t size;
 	uint32_t nchunks, nrcpt, lease_pid;
+	int	 ret;		/* QRET_* */
 	char	*sender;	/* NULL unless asked for */
+	char	*envid;		/* NULL unless asked for, or none */
 };
 
 typedef int (*q_txn_fn)(struct queue *, MDB_txn *, void *, struct ob_err *);
@@ -376,17 +393,22 @@ rec_encode(struct buf *b, const struct q_rec *m)
 	wr_u64(b, (uint64_t)m->lease_until);
 	wr_u32(b, m->lease_pid);
 	wr_str(b, m->sender, n);
+	wr_u8(b, (unsigned)m->ret);
+	n = m->envid != NULL ? strlen(m->envid) : 0;
+	wr_str(b, n ? m->envid : "", n);
 }
 
-/* rec_decode: KEEP_SENDER copies the sender into m->sender.  0 or -1. */
+/* rec_decode: KEEP_SENDER copies the sender and envid into M.  0 or -1. */
 static int
 rec_decode(const MDB_val *v, struct q_rec *m, int keep_sender)
 {
 	struct rd r;
+	unsigned ver;
 
 	memset(m, 0, sizeof *m);
 	rd_init(&r, v);
-	if (rd_u8(&r) != Q_REC_VERSION)
+	ver = rd_u8(&r);
+	if (ver != Q_REC_VERSION && ver != Q_REC_V1)
 		return -1;
 	m->flags = rd_u32(&r);
 	m->arrival = (int64_t)rd_u64(&r);
@@ -398,12 +420,29 @@ rec_decode(const MDB_val *v, struct q_rec *m, int keep_sender)
 	m->lease_until = (int64_t)rd_u64(&r);
 	m->lease_pid = rd_u32(&r);
 	m->sender = rd_str(&r, keep_sender);
-	if (rd_end(&r) == -1 || m->due < 0) {
+	if (ver == Q_REC_VERSION) {
+		m->ret = (int)rd_u8(&r);
+		m->envid = rd_str(&r, keep_sender);
+		if (m->envid != NULL && *m->envid == '\0') {
+			free(m->envid);
+			m->envid = NULL;
+		}
+	}
+	if (rd_end(&r) == -1 || m->due < 0 || m->ret > QRET_HDRS) {
 		free(m->sender);
-		m->sender = NULL;
+		free(m->envid);
+		m->sender = m->envid = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+static void
+rec_free(struct q_rec *m)
+{
+	free(m->sender);
+	free(m->envid);
+	m->sender = m->envid = NULL;
 }
 
 static void
@@ -418,23 +457,50 @@ rcpt_encode(struct buf *b, const struct queue_rcpt *rc)
 	wr_u64(b, (uint64_t)rc->next_attempt);
 	wr_u64(b, (uint64_t)rc->last_attempt);
 	wr_str(b, rc->addr, strlen(rc->addr));
-	if (rc->last_result == NULL) {
+	if (rc->last_result == NULL)
 		wr_u8(b, 0);
-		return;
+	else {
+		wr_u8(b, 1);
+		n = strlen(rc->last_result);
+		wr_str(b, rc->last_result, n > Q_RESULT_MAX ? Q_RESULT_MAX : n);
 	}
-	wr_u8(b, 1);
-	n = strlen(rc->last_result);
-	wr_str(b, rc->last_result, n > Q_RESULT_MAX ? Q_RESULT_MAX : n);
+	wr_u8(b, rc->notify & QN_MASK);
+	n = rc->orcpt != NULL ? strlen(rc->orcpt) : 0;
+	wr_str(b, n ? rc->orcpt : "", n > Q_STR_MAX ? Q_STR_MAX : n);
+	n = rc->remote != NULL ? strlen(rc->remote) : 0;
+	wr_str(b, n ? rc->remote : "", n > Q_STR_MAX ? Q_STR_MAX : n);
+}
+
+/* q_nonempty: an empty string read back is "none". */
+static char *
+q_nonempty(char *s)
+{
+	if (s != NULL && *s == '\0') {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+rcpt_free(struct queue_rcpt *rc)
+{
+	free(rc->addr);
+	free(rc->last_result);
+	free(rc->orcpt);
+	free(rc->remote);
 }
 
 static int
 rcpt_decode(const MDB_val *v, struct queue_rcpt *rc)
 {
 	struct rd r;
+	unsigned ver;
 
 	memset(rc, 0, sizeof *rc);
 	rd_init(&r, v);
-	if (rd_u8(&r) != Q_REC_VERSION)
+	ver = rd_u8(&r);
+	if (ver != Q_REC_VERSION && ver != Q_REC_V1)
 		return -1;
 	rc->state = (int)rd_u8(&r);
 	rc->attempts = rd_u32(&r);
@@ -450,21 +516,18 @@ rcpt_decode(const MDB_val *v, struct queue_rcpt *rc)
 	default:
 		r.bad = 1;
 	}
+	if (ver == Q_REC_VERSION) {
+		rc->notify = rd_u8(&r);
+		rc->orcpt = q_nonempty(rd_str(&r, 1));
+		rc->remote = q_nonempty(rd_str(&r, 1));
+	}
 	if (rd_end(&r) == -1 || rc->addr == NULL || rc->state < QR_PENDING ||
-	    rc->state > QR_FAILED) {
-		free(rc->addr);
-		free(rc->last_result);
+	    rc->state > QR_FAILED || (rc->notify & ~QN_MASK) != 0) {
+		rcpt_free(rc);
 		memset(rc, 0, sizeof *rc);
 		return -1;
 	}
 	return 0;
-}
-
-static void
-rcpt_free(struct queue_rcpt *rc)
-{
-	free(rc->addr);
-	free(rc->last_result);
 }
 
 /* ---- ids --------------------------------------------------------------- */
@@ -929,9 +992,12 @@ q_init_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	key.mv_data = "version";
 	key.mv_size = 7;
 	rc = mdb_get(txn, Q_META(q), &key, &v);
-	if (rc == 0)
-		return 0;	/* q_dbis checks it after commit */
-	if (rc != MDB_NOTFOUND)
+	/* q_dbis checks the version after commit; version 1 differs only
+	 * in the "dest" database (created above) and in records that are
+	 * still read, so it is upgraded here. */
+	if (rc == 0 && (v.mv_size != 4 || get_be32(v.mv_data) != 1))
+		return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	put_be32(vb, QUEUE_SCHEMA_VERSION);
 	v.mv_data = vb;
@@ -961,9 +1027,12 @@ q_dbis(struct queue *q, struct ob_err *err)
 			key.mv_size = 7;
 			rc = mdb_get(txn, Q_META(q), &key, &v);
 		}
-		if (rc == 0)
+		if (rc == 0 && (pass == 1 || v.mv_size != 4 ||
+		    get_be32(v.mv_data) != 1))
 			break;
 		mdb_txn_abort(txn);
+		if (rc == 0)		/* version 1: upgrade */
+			rc = MDB_NOTFOUND;
 		if (rc != MDB_NOTFOUND || pass == 1)
 			return q_mdb_err(q, rc, "open databases", err);
 		if (q_write(q, Q_SYNC, "init", q_init_fn, NULL, err) != 0)
@@ -1337,8 +1406,10 @@ q_commit_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	m.nchunks = s->nchunks + (uint32_t)((s->len + QUEUE_CHUNK_SIZE - 1) /
 	    QUEUE_CHUNK_SIZE);
 	m.nrcpt = (uint32_t)a->nrcpt;
-	m.due = a->now > 0 ? a->now : 1;
+	m.due = a->flags & QM_HELD ? 0 : a->now > 0 ? a->now : 1;
 	m.sender = (char *)(uintptr_t)a->sender;
+	m.ret = s->ret;
+	m.envid = (char *)(uintptr_t)s->envid;
 	rc = q_put_rec(q, txn, s->id, &m, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		return s->reserved ? MDB_CORRUPTED : Q_COLLIDE;
@@ -1349,6 +1420,9 @@ q_commit_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	memset(&rc0, 0, sizeof rc0);
 	for (i = 0; i < a->nrcpt && rc == 0; i++) {
 		rc0.addr = (char *)(uintptr_t)a->rcpt[i];
+		rc0.notify = s->notify != NULL ? s->notify[i] & QN_MASK : 0;
+		rc0.orcpt = s->orcpt != NULL ?
+		    (char *)(uintptr_t)s->orcpt[i] : NULL;
 		rcpt_encode(&b, &rc0);
 		v.mv_data = b.p;
 		v.mv_size = b.len;
@@ -1356,7 +1430,7 @@ q_commit_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 		    &v, 0);
 	}
 	buf_free(&b);
-	if (rc != 0)
+	if (rc != 0 || m.due == 0)
 		return rc;
 	return q_put_due(q, txn, m.due, s->id);
 }
@@ -1381,9 +1455,14 @@ queue_sub_commit(struct queue_sub *s, const char *sender,
 		return ob_err_set(err, OB_PERM, EX_DATAERR,
 		    "queue: sender address too long");
 	for (i = 0; i < nrcpt; i++)
-		if (strlen(rcpt[i]) > Q_STR_MAX)
+		if (strlen(rcpt[i]) > Q_STR_MAX || (s->orcpt != NULL &&
+		    s->orcpt[i] != NULL && strlen(s->orcpt[i]) > Q_STR_MAX))
 			return ob_err_set(err, OB_PERM, EX_DATAERR,
 			    "queue: recipient address too long");
+	if ((s->envid != NULL && strlen(s->envid) > Q_STR_MAX) ||
+	    s->ret < QRET_DEFAULT || s->ret > QRET_HDRS)
+		return ob_err_set(err, OB_PERM, EX_DATAERR,
+		    "queue: bad RET or ENVID");
 	a.s = s;
 	a.sender = sender;
 	a.rcpt = rcpt;
@@ -1408,6 +1487,16 @@ queue_sub_commit(struct queue_sub *s, const char *sender,
 	s->len = 0;
 	s->done = 1;
 	return 0;
+}
+
+void
+queue_sub_dsn(struct queue_sub *s, int ret, const char *envid,
+    const unsigned *notify, const char *const *orcpt)
+{
+	s->ret = ret;
+	s->envid = envid != NULL && *envid != '\0' ? envid : NULL;
+	s->notify = notify;
+	s->orcpt = orcpt;
 }
 
 /* Remove the chunks and reservation of an unpublished submission. */
@@ -1459,6 +1548,7 @@ queue_msg_free(struct queue_msg *m)
 		rcpt_free(&m->rcpt[i]);
 	free(m->rcpt);
 	free(m->sender);
+	free(m->envid);
 	free(m);
 }
 
@@ -1483,6 +1573,8 @@ q_load_txn(struct queue *q, MDB_txn *txn, uint64_t id, struct queue_msg **mp,
 	m->id = id;
 	queue_id_str(id, m->idstr);
 	m->sender = r.sender;
+	m->envid = r.envid;
+	m->ret = r.ret;
 	m->arrival = r.arrival;
 	m->size = r.size;
 	m->flags = r.flags;
@@ -1697,7 +1789,7 @@ q_claim_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 		if ((rc = q_del_due(q, txn, a->due[i], a->ids[i])) == 0 &&
 		    (rc = q_put_due(q, txn, m.due, a->ids[i])) == 0)
 			rc = q_put_rec(q, txn, a->ids[i], &m, 0);
-		free(m.sender);
+		rec_free(&m);
 		if (rc != 0)
 			return rc;
 	}
@@ -1735,9 +1827,152 @@ queue_claim(struct queue *q, int64_t now, int all, int64_t not_since,
 
 struct q_update_arg {
 	struct queue_msg *const *m;
+	struct queue_bounce *const *b;
 	size_t	 n;
 	int64_t	 now;
 };
+
+/* A body being written chunk by chunk inside one transaction. */
+struct q_bw {
+	struct queue *q;
+	MDB_txn	*txn;
+	uint64_t id, size;
+	uint32_t n;		/* chunks written */
+	struct buf cur;		/* the chunk being filled */
+	int	 eight;		/* an octet over 127 went by */
+};
+
+static int
+q_bw_add(struct q_bw *w, const char *p, size_t len)
+{
+	struct q_key k;
+	MDB_val v;
+	size_t i, take;
+	int rc;
+
+	for (i = 0; i < len && !w->eight; i++)
+		if ((unsigned char)p[i] > 127)
+			w->eight = 1;
+	w->size += len;
+	while (len > 0) {
+		take = QUEUE_CHUNK_SIZE - w->cur.len;
+		if (take > len)
+			take = len;
+		(void)buf_add(&w->cur, p, take);
+		p += take;
+		len -= take;
+		if (w->cur.len < QUEUE_CHUNK_SIZE)
+			break;
+		v.mv_data = w->cur.p;
+		v.mv_size = w->cur.len;
+		rc = mdb_put(w->txn, Q_BODY(w->q), key_idn(&k, w->id, w->n),
+		    &v, MDB_NOOVERWRITE);
+		if (rc != 0)
+			return rc == MDB_KEYEXIST ? Q_COLLIDE : rc;
+		w->n++;
+		buf_clear(&w->cur);
+	}
+	return 0;
+}
+
+static int
+q_bw_end(struct q_bw *w)
+{
+	struct q_key k;
+	MDB_val v;
+	int rc;
+
+	if (w->cur.len == 0)
+		return 0;
+	v.mv_data = w->cur.p;
+	v.mv_size = w->cur.len;
+	rc = mdb_put(w->txn, Q_BODY(w->q), key_idn(&k, w->id, w->n), &v,
+	    MDB_NOOVERWRITE);
+	if (rc != 0)
+		return rc == MDB_KEYEXIST ? Q_COLLIDE : rc;
+	w->n++;
+	buf_clear(&w->cur);
+	return 0;
+}
+
+/* q_put_bounce: queue B, a report on message ORIG (whose record is R),
+ * at NOW in TXN.  Fills b->idstr. */
+static int
+q_put_bounce(struct queue *q, MDB_txn *txn, uint64_t orig,
+    const struct q_rec *r, struct queue_bounce *b, int64_t now,
+    struct ob_err *err)
+{
+	struct queue_rcpt rc0;
+	struct q_rec m;
+	struct q_bw w;
+	struct q_key k;
+	struct buf tmp;
+	MDB_val v;
+	uint32_t i;
+	int rc, tries = 0;
+
+	if (b->rcpt == NULL || *b->rcpt == '\0' ||
+	    strlen(b->rcpt) > Q_STR_MAX || b->sender == NULL ||
+	    strlen(b->sender) > Q_STR_MAX)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: bad bounce (no recipient or sender)");
+	memset(&w, 0, sizeof w);
+	w.q = q;
+	w.txn = txn;
+	do
+		w.id = q_new_id();
+	while ((rc = q_id_free(q, txn, w.id)) == Q_COLLIDE &&
+	    ++tries < Q_RETRIES);
+	if (rc != 0)
+		return rc == Q_COLLIDE ? MDB_KEYEXIST : rc;
+	buf_init(&w.cur, 0);
+	buf_init(&tmp, 0);
+	rc = q_bw_add(&w, b->head, b->headlen);
+	if (rc == 0 && !b->copy_body)
+		rc = q_bw_add(&w, b->mid, b->midlen);
+	for (i = 0; rc == 0 && b->copy_body && i < r->nchunks; i++) {
+		/* copied: a put may move the page a get points into */
+		if ((rc = mdb_get(txn, Q_BODY(q), key_idn(&k, orig, i),
+		    &v)) != 0)
+			break;
+		buf_clear(&tmp);
+		(void)buf_add(&tmp, v.mv_data, v.mv_size);
+		rc = q_bw_add(&w, tmp.p, tmp.len);
+	}
+	if (rc == 0)
+		rc = q_bw_add(&w, b->tail, b->taillen);
+	if (rc == 0)
+		rc = q_bw_end(&w);
+	buf_free(&w.cur);
+	buf_free(&tmp);
+	if (rc != 0)
+		return rc == Q_COLLIDE ? MDB_CORRUPTED : rc;
+
+	memset(&m, 0, sizeof m);
+	m.flags = b->flags | (w.eight ? QM_8BIT : 0);
+	m.arrival = now;
+	m.size = w.size;
+	m.nchunks = w.n;
+	m.nrcpt = 1;
+	m.due = now > 0 ? now : 1;
+	m.sender = (char *)(uintptr_t)b->sender;
+	if ((rc = q_put_rec(q, txn, w.id, &m, MDB_NOOVERWRITE)) != 0)
+		return rc == MDB_KEYEXIST ? MDB_CORRUPTED : rc;
+	memset(&rc0, 0, sizeof rc0);
+	rc0.addr = (char *)(uintptr_t)b->rcpt;
+	rc0.notify = QN_NEVER;
+	buf_init(&tmp, 0);
+	rcpt_encode(&tmp, &rc0);
+	v.mv_data = tmp.p;
+	v.mv_size = tmp.len;
+	rc = mdb_put(txn, Q_RCPT(q), key_idn(&k, w.id, 0), &v, 0);
+	buf_free(&tmp);
+	if (rc == 0)
+		rc = q_put_due(q, txn, m.due, w.id);
+	if (rc == 0)
+		queue_id_str(w.id, b->idstr);
+	return rc;
+}
 
 static int
 q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
@@ -1749,7 +1984,7 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	struct buf b;
 	MDB_val v;
 	size_t i, j;
-	int rc = 0, pending, delivered, other;
+	int rc = 0, pending, other;
 	int64_t next;
 
 	buf_init(&b, 0);
@@ -1765,7 +2000,7 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 			break;
 		rc = 0;
 		if (r.nrcpt != m->nrcpt) {
-			free(r.sender);
+			rec_free(&r);
 			rc = ob_err_set(err, OB_PERM, EX_SOFTWARE,
 			    "queue: update of %s with %zu recipients, "
 			    "stored %lu", m->idstr, m->nrcpt,
@@ -1773,7 +2008,6 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 			break;
 		}
 		pending = 0;
-		delivered = 0;
 		next = 0;
 		for (j = 0; j < m->nrcpt && rc == 0; j++) {
 			const struct queue_rcpt *rc1 = &m->rcpt[j];
@@ -1786,8 +2020,6 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 				    m->idstr, j);
 				break;
 			}
-			if (rc1->state == QR_DELIVERED)
-				delivered++;
 			if (rc1->state == QR_PENDING) {
 				t = rc1->next_attempt > 0 ?
 				    rc1->next_attempt : a->now;
@@ -1800,17 +2032,24 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 			rc = mdb_put(txn, Q_RCPT(q),
 			    key_idn(&k, m->id, (uint32_t)j), &v, 0);
 		}
+		/* The bounce is written with the failure it reports. */
+		if (rc == 0 && a->b != NULL && a->b[i] != NULL)
+			rc = q_put_bounce(q, txn, m->id, &r, a->b[i], a->now,
+			    err);
 		if (rc != 0) {
-			free(r.sender);
+			rec_free(&r);
 			break;
 		}
-		if ((size_t)delivered == m->nrcpt) {
-			/* Invariant 2: it leaves only when all are done. */
+		if (!pending) {
+			/* Invariant 2: it leaves only when every recipient
+			 * is delivered or failed, and the failures are in a
+			 * bounce committed with this (or not to be made). */
 			rc = q_remove(q, txn, m->id, r.due);
-			free(r.sender);
+			rec_free(&r);
 			continue;
 		}
 		r.last_attempt = a->now;
+		r.flags = (r.flags & (QM_HELD)) | (m->flags & ~(unsigned)QM_HELD);
 		other = r.lease_until > a->now &&
 		    r.lease_pid != (uint32_t)q->pid &&
 		    q_pid_alive(r.lease_pid);
@@ -1819,23 +2058,22 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 			r.lease_pid = 0;
 			if (r.due > 0)
 				rc = q_del_due(q, txn, r.due, m->id);
-			/* No pending but failed ones: out of the due index,
-			 * kept and listed until bounces handle it. */
-			r.due = pending ? (next > 0 ? next : 1) : 0;
+			/* held: out of the due index until released */
+			r.due = r.flags & QM_HELD ? 0 : next > 0 ? next : 1;
 			if (rc == 0 && r.due > 0)
 				rc = q_put_due(q, txn, r.due, m->id);
 		}
 		if (rc == 0)
 			rc = q_put_rec(q, txn, m->id, &r, 0);
-		free(r.sender);
+		rec_free(&r);
 	}
 	buf_free(&b);
 	return rc;
 }
 
 int
-queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
-    int64_t now, struct ob_err *err)
+queue_update_dsn(struct queue *q, struct queue_msg *const *m,
+    struct queue_bounce *const *b, size_t n, int64_t now, struct ob_err *err)
 {
 	struct q_update_arg a;
 
@@ -1843,16 +2081,25 @@ queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
 	if (n == 0)
 		return 0;
 	a.m = m;
+	a.b = b;
 	a.n = n;
 	a.now = now;
 	/* Results sync the data pages but not the meta page: a system crash
 	 * may undo the last result transaction (never more: the next commit's
 	 * fdatasync carries this meta page), which can only send a message
-	 * again, a duplicate (DESIGN invariant 2), never lose one.  Delivery
+	 * again, a duplicate (DESIGN invariant 2), never lose one: a bounce
+	 * is undone only together with the failure it reports.  Delivery
 	 * calls queue_sync() at the end of a run.  It saves one synchronous
 	 * write per message (measured: ~2000 -> ~2400 messages/s). */
 	return q_write(q, Q_SYNC_DATA, "update", q_update_fn, &a, err) == 0 ?
 	    0 : -1;
+}
+
+int
+queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
+    int64_t now, struct ob_err *err)
+{
+	return queue_update_dsn(q, m, NULL, n, now, err);
 }
 
 int
@@ -1898,7 +2145,7 @@ q_release_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 			if (rc == 0)
 				rc = q_put_rec(q, txn, a->ids[i], &r, 0);
 		}
-		free(r.sender);
+		rec_free(&r);
 	}
 	return rc;
 }
@@ -1917,6 +2164,198 @@ queue_release(struct queue *q, const uint64_t *ids, size_t n,
 	a.now = ob_now_ms();
 	return q_write(q, Q_SYNC_DATA, "release", q_release_fn, &a, err) ==
 	    0 ? 0 : -1;
+}
+
+/* ---- scheduling -------------------------------------------------------- */
+
+int
+queue_due(struct queue *q, int64_t now, size_t max, size_t *ndue,
+    int64_t *next, struct ob_err *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val key, v;
+	int rc, op = MDB_FIRST;
+
+	q_check(q);
+	*ndue = 0;
+	*next = 0;
+	if (q_begin(q, MDB_RDONLY, &txn, err) == -1)
+		return -1;
+	if ((rc = mdb_cursor_open(txn, Q_DUE(q), &c)) != 0) {
+		mdb_txn_abort(txn);
+		return q_mdb_err(q, rc, "due", err);
+	}
+	while ((rc = mdb_cursor_get(c, &key, &v, op)) == 0) {
+		int64_t t;
+
+		op = MDB_NEXT;
+		if (key.mv_size != 16)
+			continue;
+		t = (int64_t)get_be64(key.mv_data);
+		if (*next == 0)
+			*next = t;
+		if (t > now || *ndue >= max)
+			break;
+		(*ndue)++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return q_mdb_err(q, rc, "due", err);
+	return 0;
+}
+
+static int
+q_dest_decode(const MDB_val *v, struct queue_dest *d)
+{
+	struct rd r;
+	char *why;
+
+	memset(d, 0, sizeof *d);
+	rd_init(&r, v);
+	if (rd_u8(&r) != 1)
+		return -1;
+	d->failures = rd_u32(&r);
+	d->since = (int64_t)rd_u64(&r);
+	d->next_try = (int64_t)rd_u64(&r);
+	why = rd_str(&r, 1);
+	if (rd_end(&r) == -1 || why == NULL) {
+		free(why);
+		return -1;
+	}
+	(void)ob_snprintf(d->reason, sizeof d->reason, "%s", why);
+	free(why);
+	return 0;
+}
+
+static MDB_val *
+q_dest_key(MDB_val *k, const char *name)
+{
+	k->mv_data = (void *)(uintptr_t)name;
+	k->mv_size = strlen(name);
+	return k;
+}
+
+int
+queue_dest_get(struct queue *q, const char *name, struct queue_dest *d,
+    struct ob_err *err)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	q_check(q);
+	memset(d, 0, sizeof *d);
+	if (*name == '\0' || strlen(name) > 511)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: bad destination name");
+	if (q_begin(q, MDB_RDONLY, &txn, err) == -1)
+		return -1;
+	rc = mdb_get(txn, Q_DEST(q), q_dest_key(&k, name), &v);
+	if (rc == 0 && q_dest_decode(&v, d) == -1) {
+		log_warn("queue %s: backoff record of %s is corrupt, ignored",
+		    q->dir, name);
+		rc = MDB_NOTFOUND;
+	}
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return q_mdb_err(q, rc, "destination", err);
+	return 1;
+}
+
+struct q_dest_arg {
+	const char *name, *reason;
+	int64_t	 now, initial, max;
+	struct queue_dest *d;
+	int	 clear;
+};
+
+static int
+q_dest_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
+{
+	struct q_dest_arg *a = arg;
+	struct queue_dest *d = a->d;
+	MDB_val k, v;
+	struct buf b;
+	int64_t wait;
+	uint32_t i;
+	int rc;
+
+	(void)err;
+	rc = mdb_get(txn, Q_DEST(q), q_dest_key(&k, a->name), &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (a->clear)
+		return rc == 0 ? mdb_del(txn, Q_DEST(q), &k, NULL) : 0;
+	if (rc != 0 || q_dest_decode(&v, d) == -1) {
+		memset(d, 0, sizeof *d);
+		d->since = a->now;
+	}
+	if (d->failures < UINT32_MAX)
+		d->failures++;
+	wait = a->initial;
+	for (i = 1; i < d->failures && wait < a->max; i++)
+		wait *= 2;
+	if (wait > a->max)
+		wait = a->max;
+	d->next_try = a->now + wait;
+	(void)ob_snprintf(d->reason, sizeof d->reason, "%s", a->reason);
+	buf_init(&b, 0);
+	wr_u8(&b, 1);
+	wr_u32(&b, d->failures);
+	wr_u64(&b, (uint64_t)d->since);
+	wr_u64(&b, (uint64_t)d->next_try);
+	wr_str(&b, d->reason, strlen(d->reason));
+	v.mv_data = b.p;
+	v.mv_size = b.len;
+	rc = mdb_put(txn, Q_DEST(q), &k, &v, 0);
+	buf_free(&b);
+	return rc;
+}
+
+int
+queue_dest_fail(struct queue *q, const char *name, int64_t now,
+    int64_t initial, int64_t max, const char *reason, struct queue_dest *d,
+    struct ob_err *err)
+{
+	struct q_dest_arg a;
+
+	q_check(q);
+	/* bounded so that doubling and NOW + wait cannot overflow */
+	if (*name == '\0' || strlen(name) > 511 || initial <= 0 ||
+	    max < initial || max > 3650LL * 86400 * 1000)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: bad destination backoff");
+	a.name = name;
+	a.reason = reason != NULL ? reason : "";
+	a.now = now;
+	a.initial = initial;
+	a.max = max;
+	a.d = d;
+	a.clear = 0;
+	/* losing it to a system crash costs one early retry */
+	return q_write(q, Q_SYNC_DATA, "dest", q_dest_fn, &a, err) == 0 ?
+	    0 : -1;
+}
+
+int
+queue_dest_ok(struct queue *q, const char *name, struct ob_err *err)
+{
+	struct queue_dest d;
+	struct q_dest_arg a;
+	int rc;
+
+	if ((rc = queue_dest_get(q, name, &d, err)) != 1)
+		return rc;
+	memset(&a, 0, sizeof a);
+	a.name = name;
+	a.d = &d;
+	a.clear = 1;
+	return q_write(q, Q_SYNC_DATA, "dest", q_dest_fn, &a, err) == 0 ?
+	    0 : -1;
 }
 
 /* ---- administration ---------------------------------------------------- */
@@ -2025,7 +2464,7 @@ q_gc_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 		if ((rc = q_del_due(q, txn, lease.t[i], lease.v[i])) == 0 &&
 		    (rc = q_put_due(q, txn, r.due, lease.v[i])) == 0)
 			rc = q_put_rec(q, txn, lease.v[i], &r, 0);
-		free(r.sender);
+		rec_free(&r);
 		if (rc != 0)
 			goto done;
 		a->count++;
@@ -2093,6 +2532,188 @@ queue_delete(struct queue *q, uint64_t id, struct ob_err *err)
 	return a.found;
 }
 
+/* q_pending_next: the earliest next attempt of M's pending recipients
+ * (NOW when one is due or unset), or 0 when none is pending. */
+static int64_t
+q_pending_next(const struct queue_msg *m, int64_t now)
+{
+	int64_t next = 0, t;
+	size_t i;
+
+	for (i = 0; i < m->nrcpt; i++) {
+		if (m->rcpt[i].state != QR_PENDING)
+			continue;
+		t = m->rcpt[i].next_attempt > now ? m->rcpt[i].next_attempt
+		    : now;
+		if (next == 0 || t < next)
+			next = t;
+	}
+	return next > 0 ? next : 0;
+}
+
+struct q_admin_arg {
+	uint64_t id;
+	int	 on;
+	int64_t	 now;
+	int	 count;
+};
+
+static int
+q_hold_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
+{
+	struct q_admin_arg *a = arg;
+	struct queue_msg *m;
+	struct q_rec r;
+	int rc;
+
+	a->count = 0;
+	if ((rc = q_load_txn(q, txn, a->id, &m, err)) != 1)
+		return rc;
+	if ((rc = q_get_rec(q, txn, a->id, &r, 1, err)) != 1) {
+		queue_msg_free(m);
+		return rc == 0 ? MDB_CORRUPTED : rc;
+	}
+	a->count = 1;
+	if (a->on)
+		r.flags |= QM_HELD;
+	else
+		r.flags &= ~(unsigned)QM_HELD;
+	/* A message out on a lease keeps its due entry: the holder's
+	 * queue_update applies the flag. */
+	if (!(r.lease_until > a->now && q_pid_alive(r.lease_pid))) {
+		rc = r.due > 0 ? q_del_due(q, txn, r.due, a->id) : 0;
+		r.lease_until = 0;
+		r.lease_pid = 0;
+		r.due = a->on ? 0 : q_pending_next(m, a->now);
+		if (rc == 0 && r.due > 0)
+			rc = q_put_due(q, txn, r.due, a->id);
+	} else
+		rc = 0;
+	if (rc == 0)
+		rc = q_put_rec(q, txn, a->id, &r, 0);
+	rec_free(&r);
+	queue_msg_free(m);
+	return rc;
+}
+
+int
+queue_hold(struct queue *q, uint64_t id, int on, int64_t now,
+    struct ob_err *err)
+{
+	struct q_admin_arg a = { id, on, now, 0 };
+
+	q_check(q);
+	if (q_write(q, Q_SYNC, "hold", q_hold_fn, &a, err) != 0)
+		return -1;
+	return a.count;
+}
+
+/* q_retry_one: ID's pending recipients due now.  1 if changed. */
+static int
+q_retry_one(struct queue *q, MDB_txn *txn, uint64_t id, int64_t now,
+    struct ob_err *err)
+{
+	struct queue_msg *m;
+	struct q_rec r;
+	struct q_key k;
+	struct buf b;
+	MDB_val v;
+	size_t i;
+	int rc, n = 0;
+
+	if ((rc = q_load_txn(q, txn, id, &m, err)) != 1)
+		return rc;
+	if ((rc = q_get_rec(q, txn, id, &r, 1, err)) != 1) {
+		queue_msg_free(m);
+		return rc == 0 ? MDB_CORRUPTED : rc;
+	}
+	rc = 0;
+	buf_init(&b, 0);
+	if (!(r.flags & QM_HELD) &&
+	    !(r.lease_until > now && q_pid_alive(r.lease_pid))) {
+		for (i = 0; i < m->nrcpt && rc == 0; i++) {
+			if (m->rcpt[i].state != QR_PENDING)
+				continue;
+			n = 1;
+			m->rcpt[i].next_attempt = now;
+			rcpt_encode(&b, &m->rcpt[i]);
+			v.mv_data = b.p;
+			v.mv_size = b.len;
+			rc = mdb_put(txn, Q_RCPT(q),
+			    key_idn(&k, id, (uint32_t)i), &v, 0);
+		}
+		if (rc == 0 && n) {
+			if (r.due > 0)
+				rc = q_del_due(q, txn, r.due, id);
+			r.due = now > 0 ? now : 1;
+			r.lease_until = 0;
+			r.lease_pid = 0;
+			if (rc == 0)
+				rc = q_put_due(q, txn, r.due, id);
+			if (rc == 0)
+				rc = q_put_rec(q, txn, id, &r, 0);
+		}
+	}
+	buf_free(&b);
+	rec_free(&r);
+	queue_msg_free(m);
+	return rc == 0 ? n : rc;
+}
+
+static int
+q_retry_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
+{
+	struct q_admin_arg *a = arg;
+	struct q_ids ids = { 0 };
+	MDB_cursor *c;
+	MDB_val key, v;
+	size_t i;
+	int rc, op = MDB_FIRST;
+
+	a->count = 0;
+	if (a->id != 0) {
+		rc = q_retry_one(q, txn, a->id, a->now, err);
+		if (rc == 0 || rc == 1) {
+			a->count = rc;
+			rc = 0;
+		}
+		return rc;
+	}
+	if ((rc = mdb_cursor_open(txn, Q_MSG(q), &c)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &key, &v, op)) == 0) {
+		op = MDB_NEXT;
+		if (key.mv_size == 8)
+			q_ids_add(&ids, get_be64(key.mv_data), 0);
+	}
+	mdb_cursor_close(c);
+	rc = rc == MDB_NOTFOUND ? 0 : rc;
+	for (i = 0; i < ids.n && rc == 0; i++) {
+		rc = q_retry_one(q, txn, ids.v[i], a->now, err);
+		if (rc == Q_EFN) {	/* a corrupt one is no reason to stop */
+			log_warn("%s", err->text);
+			rc = 0;
+		} else if (rc == 1) {
+			a->count++;
+			rc = 0;
+		}
+	}
+	free(ids.v);
+	free(ids.t);
+	return rc;
+}
+
+int
+queue_retry(struct queue *q, uint64_t id, int64_t now, struct ob_err *err)
+{
+	struct q_admin_arg a = { id, 0, now, 0 };
+
+	q_check(q);
+	if (q_write(q, Q_SYNC, "retry", q_retry_fn, &a, err) != 0)
+		return -1;
+	return a.count;
+}
+
 int
 queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err)
 {
@@ -2100,7 +2721,7 @@ queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err)
 	MDB_envinfo info;
 	MDB_stat ms;
 	uint64_t *dst[] = { NULL, &st->messages, &st->rcpts, &st->chunks,
-	    &st->due, &st->pending };
+	    &st->due, &st->pending, &st->dests };
 	size_t i;
 	int rc;
 

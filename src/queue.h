@@ -27,7 +27,7 @@
  * no larger is written in the one publishing transaction. */
 #define QUEUE_SUB_BUFMAX	(4 * QUEUE_CHUNK_SIZE)
 /* The schema this code reads and writes (the "meta" database). */
-#define QUEUE_SCHEMA_VERSION	1
+#define QUEUE_SCHEMA_VERSION	2	/* 1 is upgraded on open */
 
 /* Recipient states */
 #define QR_PENDING	0
@@ -39,6 +39,21 @@
 #define QM_8BITHDR	0x02	/* ... in the header section (can't convert) */
 #define QM_HELD		0x04	/* never attempted until released */
 #define QM_BOUNCE	0x08	/* a DSN we made (null sender) */
+#define QM_WARNED	0x10	/* its delay warning (DSN) has been sent */
+#define QM_DOUBLE	0x20	/* a report to double_bounce_to: never
+				 * reported on itself (DESIGN invariant 4) */
+
+/* RET (RFC 3461 4.3): what a bounce returns of the message */
+#define QRET_DEFAULT	0	/* ours: the headers */
+#define QRET_FULL	1
+#define QRET_HDRS	2
+
+/* NOTIFY (RFC 3461 4.1), per recipient; 0 = not given (FAILURE,DELAY) */
+#define QN_NEVER	0x01
+#define QN_SUCCESS	0x02
+#define QN_FAILURE	0x04
+#define QN_DELAY	0x08
+#define QN_MASK		0x0f
 
 struct queue;
 
@@ -49,12 +64,17 @@ struct queue_rcpt {
 	int64_t	 next_attempt;	/* ms since epoch; 0 = now */
 	int64_t	 last_attempt;	/* 0 = never */
 	char	*last_result;	/* "451 4.3.0 text" or our reason; NULL = none */
+	char	*remote;	/* the server that gave last_result, or NULL */
+	unsigned notify;	/* QN_*, 0 = not given */
+	char	*orcpt;		/* ORCPT as given ("rfc822;a@b"), or NULL */
 };
 
 struct queue_msg {
 	uint64_t id;
 	char	 idstr[QUEUE_ID_LEN + 1];
 	char	*sender;	/* "" = null sender */
+	int	 ret;		/* QRET_* */
+	char	*envid;		/* ENVID (RFC 3461 4.4), or NULL */
 	int64_t	 arrival;	/* ms since epoch */
 	uint64_t size;		/* canonical octets */
 	unsigned flags;		/* QM_* */
@@ -107,6 +127,12 @@ int	queue_sub_write(struct queue_sub *s, const void *p, size_t n,
 int	queue_sub_commit(struct queue_sub *s, const char *sender,
 	    const char *const *rcpt, size_t nrcpt, unsigned flags,
 	    int64_t now, struct ob_err *err);
+/* queue_sub_dsn: the RFC 3461 parameters to store with the message, set
+ * before queue_sub_commit: RET (QRET_*), ENVID (or NULL), and per
+ * recipient NOTIFY (QN_* array of nrcpt, or NULL) and ORCPT (array of
+ * nrcpt strings or NULLs, or NULL).  Borrowed until the commit. */
+void	queue_sub_dsn(struct queue_sub *s, int ret, const char *envid,
+	    const unsigned *notify, const char *const *orcpt);
 /* queue_sub_free: abort if not committed, and free. */
 void	queue_sub_free(struct queue_sub *s);
 
@@ -134,21 +160,84 @@ int	queue_body_chunk(struct queue *q, uint64_t id, uint32_t i,
 /* queue_update: store the recipients' states of the N messages (their
  * attempts, next_attempt, last_attempt, last_result as the caller set
  * them), release their leases, and put each back in the due index at its
- * earliest pending next_attempt (0 = NOW).  A message whose recipients
- * are all delivered is removed with its body.  One with failed but no
- * pending recipients stays, out of the due index (due = 0), until bounces
- * take it.  Sets last_attempt = NOW.  A message leased by another live
+ * earliest pending next_attempt (0 = NOW; a held one stays out of it).
+ * A message with no pending recipient left (all delivered or failed) is
+ * removed with its body: its failures are reported by the bounce that
+ * queue_update_dsn writes with it (or only logged).  Sets last_attempt =
+ * NOW, and the message's flags from M[i] (all but QM_HELD).  A message leased by another live
  * process keeps that lease and due entry; one deleted meanwhile is
  * skipped.  One synced transaction for all N; M[i]->nrcpt must match the
  * stored message. */
 int	queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
 	    int64_t now, struct ob_err *err);
+
+/* A new message queued in the same transaction as a result (a DSN, RFC
+ * 3464), so that a crash loses neither (DESIGN: bounces).  Its body is
+ * HEAD, then either MID or (COPY_BODY) the whole stored body of the
+ * message it reports on, then TAIL.  It is due at once. */
+struct queue_bounce {
+	const char *rcpt;		/* its one recipient */
+	const char *sender;		/* "" for a DSN (RFC 3464 / 5321 4.5.5) */
+	unsigned flags;			/* QM_*; QM_8BIT added when its body
+					 * has 8-bit octets */
+	const char *head, *mid, *tail;
+	size_t	 headlen, midlen, taillen;
+	int	 copy_body;
+	char	 idstr[QUEUE_ID_LEN + 1];	/* out: its queue id; left
+					 * empty when the message it reports
+					 * on was deleted meanwhile */
+};
+/* queue_update_dsn: queue_update, and for each i with B[i] != NULL queue
+ * that bounce in the same transaction.  A message with no pending
+ * recipient left is then removed: its failed recipients were reported by
+ * the bounce written with it (or, for a null sender or NOTIFY=NEVER, only
+ * logged by the caller). */
+int	queue_update_dsn(struct queue *q, struct queue_msg *const *m,
+	    struct queue_bounce *const *b, size_t n, int64_t now,
+	    struct ob_err *err);
 /* queue_release: drop our leases on IDS without an attempt (shutdown);
  * they become due at once.  Ids leased by others are left alone. */
 int	queue_release(struct queue *q, const uint64_t *ids, size_t n,
 	    struct ob_err *err);
 
+/* queue_due: what the scheduler needs to know, in one short read: how
+ * many messages are due at NOW (counted up to MAX; held and leased ones
+ * are not in the due index) in *NDUE, and in *NEXT the earliest due time
+ * of any message (0 = the due index is empty).  O(log n + MAX). */
+int	queue_due(struct queue *q, int64_t now, size_t max, size_t *ndue,
+	    int64_t *next, struct ob_err *err);
+
+/* Destinations (a relay list, or later an MX host) that failed to
+ * connect back off as a whole: FAILURES consecutive failures, no attempt
+ * before NEXT_TRY. */
+struct queue_dest {
+	uint32_t failures;
+	int64_t	 since;		/* first failure, ms */
+	int64_t	 next_try;	/* ms */
+	char	 reason[256];
+};
+/* queue_dest_get: 1 with *D filled, 0 = not backed off, -1 error. */
+int	queue_dest_get(struct queue *q, const char *name, struct queue_dest *d,
+	    struct ob_err *err);
+/* queue_dest_fail: one more failure of NAME at NOW; the next try is
+ * NOW + INITIAL * 2^(failures-1), capped at MAX.  *D gets the result. */
+int	queue_dest_fail(struct queue *q, const char *name, int64_t now,
+	    int64_t initial, int64_t max, const char *reason,
+	    struct queue_dest *d, struct ob_err *err);
+/* queue_dest_ok: NAME works again (a write only if it was backed off). */
+int	queue_dest_ok(struct queue *q, const char *name, struct ob_err *err);
+
 /* ---- administration -------------------------------------------------- */
+/* queue_hold: set (ON) or clear the held flag of ID.  A held message
+ * leaves the due index; released, it is due at its earliest pending
+ * recipient's next attempt.  1 = done, 0 = no such message, -1 error. */
+int	queue_hold(struct queue *q, uint64_t id, int on, int64_t now,
+	    struct ob_err *err);
+/* queue_retry: make ID's pending recipients (every message's, with ID 0)
+ * due at NOW.  Held messages are left alone.  The number of messages
+ * changed (0 = no such message, or none pending), or -1. */
+int	queue_retry(struct queue *q, uint64_t id, int64_t now,
+	    struct ob_err *err);
 /* queue_foreach: call FN for each message in id order, within one read
  * transaction (FN must not call back into the queue).  FN returns
  * non-zero to stop. */
@@ -176,12 +265,14 @@ struct queue_stat {
 	uint64_t chunks;	/* body chunks, published or not */
 	uint64_t due;		/* due index entries */
 	uint64_t pending;	/* unpublished large submissions (pend) */
+	uint64_t dests;		/* destinations backing off */
 };
 int	queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err);
 
 /* Test seam: when set, called inside every write transaction just before
  * its commit, with the name of the operation ("chunk", "commit", "claim",
- * "update", "release", "gc", "delete", "abort", "init").  Tests use it to
+ * "update", "release", "gc", "delete", "abort", "init", "hold", "retry",
+ * "dest").  Tests use it to
  * die inside a transaction.  NULL in production. */
 extern void (*queue_test_hook)(const char *what);
 

@@ -2,7 +2,10 @@
  * ids, submission of small and multi-MiB bodies, claims and leases,
  * recording results, listing, deletion, garbage collection, a full map,
  * and crash consistency (a child killed inside each kind of write
- * transaction, through queue_test_hook).
+ * transaction, through queue_test_hook).  Schema 2 (issue 3): the upgrade
+ * of a version 1 queue and the decoding of both record versions, DSN
+ * parameters and the remote server, bounces queued with a result
+ * (queue_update_dsn), hold, retry, queue_due, and destination backoff.
  *
  * Every test works in its own mkdtemp directory, removed when the test
  * ends; all of them lie in one mkdtemp directory under /tmp that main()
@@ -574,13 +577,14 @@ START_TEST(open_not_writable)
 }
 END_TEST
 
-/* A stored schema version other than ours: refused, files left alone. */
+/* A stored schema version other than ours (2) or the one we upgrade (1):
+ * refused, files left alone. */
 static const struct {
 	unsigned char v[8];
 	size_t	 len;
 	unsigned long ver;	/* in the message; 0 = "corrupt" */
 } schemas[] = {
-	{ { 0, 0, 0, 2 }, 4, 2 },
+	{ { 0, 0, 0, 3 }, 4, 3 },
 	{ { 0, 0, 0, 0 }, 4, 0 },
 	{ { 0xff, 0xff, 0xff, 0xff }, 4, 4294967295UL },
 	{ { 1, 0, 0, 0 }, 4, 16777216UL },	/* little-endian 1 */
@@ -614,7 +618,7 @@ START_TEST(open_schema)
 		ck_assert_int_eq(err.ex, EX_CONFIG);
 		if (schemas[_i].len == 4)
 			(void)ob_snprintf(want, sizeof want, "queue %s has "
-			    "schema version %lu, this outbox understands 1",
+			    "schema version %lu, this outbox understands 2",
 			    g_dir, schemas[_i].ver);
 		else
 			(void)ob_snprintf(want, sizeof want,
@@ -687,7 +691,7 @@ START_TEST(open_version_restored)
 	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
 	ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
 	ck_assert_uint_eq(v.mv_size, 4);
-	ck_assert_mem_eq(v.mv_data, "\0\0\0\1", 4);
+	ck_assert_mem_eq(v.mv_data, "\0\0\0\2", 4);
 	raw_close(env, txn);
 }
 END_TEST
@@ -939,14 +943,13 @@ START_TEST(sub_fields)
 
 	/* arrival 0 is still due (due 0 would mean "not in the index") */
 	ck_assert_int_eq(queue_sub_begin(g_q, &s, &err), 0);
-	ck_assert_int_eq(queue_sub_commit(s, "a@b", one, 1, QM_HELD, 0, &err),
-	    0);
+	ck_assert_int_eq(queue_sub_commit(s, "a@b", one, 1, 0, 0, &err), 0);
 	ck_assert_int_eq(queue_id_parse(queue_sub_id(s), &id), 0);
 	queue_sub_free(s);
 	m = load_ok(g_q, id);
 	ck_assert_int_eq(m->arrival, 0);
 	ck_assert_int_eq(m->due, 1);
-	ck_assert_uint_eq(m->flags, QM_HELD);
+	ck_assert_uint_eq(m->flags, 0);
 	ck_assert_uint_eq(m->size, 0);
 	ck_assert_uint_eq(m->nchunks, 0);
 	ck_assert_str_eq(m->rcpt[0].addr, "");
@@ -1193,6 +1196,7 @@ END_TEST
 START_TEST(claim_held)
 {
 	struct put p = { 1, 10, 1, QM_HELD, 0, NULL, 0 };
+	struct queue_msg *m;
 	struct ob_err err;
 	uint64_t held, id, got[4];
 
@@ -1204,7 +1208,11 @@ START_TEST(claim_held)
 	ck_assert_uint_eq(got[0], id);
 	ck_assert_uint_eq(claim(g_q, T + 10 * LEASE, 1, 0, LEASE, got, 4), 1);
 	ck_assert_uint_eq(got[0], id);
-	ck_assert_uint_eq(stat_ok(g_q).due, 2);
+	/* held from the start: never in the due index (queue.h) */
+	ck_assert_uint_eq(stat_ok(g_q).due, 1);
+	m = load_ok(g_q, held);
+	ck_assert_int_eq(m->due, 0);
+	queue_msg_free(m);
 }
 END_TEST
 
@@ -1426,17 +1434,24 @@ START_TEST(update_all_delivered)
 }
 END_TEST
 
-/* No pending recipient but a failed one: kept for bounces, not due. */
-START_TEST(update_failed_kept)
+/* No pending recipient but failed ones: removed with its recipients, body
+ * and due entry (its failures are reported by a bounce written with the
+ * update, queue_update_dsn, or only logged); the other message stays. */
+START_TEST(update_failed_removed)
 {
 	struct seen_list l;
 	struct queue_msg *m;
 	struct ob_err err;
-	uint64_t id, got[2];
+	struct buf b;
+	uint64_t id, keep, got[2];
+	uint32_t i;
 
 	q_open(0);
-	id = put_ok(g_q, 1, 100, 3, T);
+	id = put_ok(g_q, 1, 600 * KiB, 3, T);
+	keep = put_ok(g_q, 2, 10, 1, T + 1);
 	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	ck_assert_uint_eq(got[0], id);
+	stat_is(g_q, 2, 4, 4, 2, 0);
 	m = load_ok(g_q, id);
 	m->rcpt[0].state = QR_DELIVERED;
 	m->rcpt[1].state = QR_FAILED;
@@ -1445,24 +1460,21 @@ START_TEST(update_failed_kept)
 	m->rcpt[2].next_attempt = T + 100;	/* ignored: not pending */
 	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 9, &err), 0);
 	queue_msg_free(m);
-	m = load_ok(g_q, id);
-	ck_assert_int_eq(m->due, 0);
-	ck_assert_int_eq(m->last_attempt, T + 9);
-	ck_assert_int_eq(m->lease_until, 0);
-	ck_assert_int_eq(m->rcpt[1].state, QR_FAILED);
-	ck_assert_str_eq(m->rcpt[1].last_result, "550 5.1.1 no such user");
-	queue_msg_free(m);
-	stat_is(g_q, 1, 3, 1, 0, 0);
-	ck_assert_uint_eq(claim(g_q, T + 100 * LEASE, 1, 0, LEASE, got, 2), 0);
+	load_none(g_q, id);
+	buf_init(&b, QUEUE_CHUNK_SIZE);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(queue_body_chunk(g_q, id, i, &b, &err), 0);
+	buf_free(&b);
+	stat_is(g_q, 1, 1, 1, 1, 0);
+	ck_assert_uint_eq(claim(g_q, T + 100 * LEASE, 1, 0, LEASE, got, 2), 1);
+	ck_assert_uint_eq(got[0], keep);
 	list_ok(g_q, &l);
 	ck_assert_uint_eq(l.n, 1);
-	ck_assert_int_eq(l.v[0].due, 0);
-	ck_assert_int_eq(l.v[0].states[0], QR_DELIVERED);
-	ck_assert_int_eq(l.v[0].states[1], QR_FAILED);
-	ck_assert_int_eq(l.v[0].states[2], QR_FAILED);
+	ck_assert_uint_eq(l.v[0].id, keep);
 	/* a gc does not bring it back */
 	ck_assert_int_eq(queue_gc(g_q, T + 10, &err), 0);
-	ck_assert_uint_eq(stat_ok(g_q).due, 0);
+	stat_is(g_q, 1, 1, 1, 1, 0);
+	check_body(g_q, keep, 10, 2);
 }
 END_TEST
 
@@ -1984,6 +1996,1267 @@ START_TEST(full_resized)
 }
 END_TEST
 
+/* ---- schema 2: upgrade, records ----------------------------------------- *
+ * Records written by hand, in the layout of the comment at the top of
+ * queue.c (version 1 as it was before issue 3), so the tests do not use
+ * the encoder they check.
+ */
+
+static void
+wb_u8(struct buf *b, unsigned v)
+{
+	ck_assert_int_eq(buf_addc(b, (int)(v & 0xff)), 0);
+}
+
+static void
+wb_u16(struct buf *b, unsigned v)
+{
+	wb_u8(b, v >> 8);
+	wb_u8(b, v);
+}
+
+static void
+wb_u32(struct buf *b, uint32_t v)
+{
+	wb_u16(b, v >> 16);
+	wb_u16(b, v & 0xffff);
+}
+
+static void
+wb_u64(struct buf *b, uint64_t v)
+{
+	wb_u32(b, (uint32_t)(v >> 32));
+	wb_u32(b, (uint32_t)v);
+}
+
+static void
+wb_str(struct buf *b, const char *s)
+{
+	wb_u16(b, (unsigned)strlen(s));
+	ck_assert_int_eq(buf_addstr(b, s), 0);
+}
+
+/* A message record up to the sender: what both versions share. */
+static void
+wb_msg(struct buf *b, unsigned ver, unsigned flags, int64_t arrival,
+    uint64_t size, uint32_t nrcpt, int64_t due, int64_t last,
+    const char *sender)
+{
+	buf_clear(b);
+	wb_u8(b, ver);
+	wb_u32(b, flags);
+	wb_u64(b, (uint64_t)arrival);
+	wb_u64(b, size);
+	wb_u32(b, (uint32_t)NCHUNKS(size));
+	wb_u32(b, nrcpt);
+	wb_u64(b, (uint64_t)due);
+	wb_u64(b, (uint64_t)last);
+	wb_u64(b, 0);		/* lease_until */
+	wb_u32(b, 0);		/* lease_pid */
+	wb_str(b, sender);
+}
+
+/* A recipient record up to last_result (RESULT NULL: none). */
+static void
+wb_rcpt(struct buf *b, unsigned ver, int state, uint32_t attempts,
+    int64_t next, int64_t last, const char *addr, const char *result)
+{
+	buf_clear(b);
+	wb_u8(b, ver);
+	wb_u8(b, (unsigned)state);
+	wb_u32(b, attempts);
+	wb_u64(b, (uint64_t)next);
+	wb_u64(b, (uint64_t)last);
+	wb_str(b, addr);
+	wb_u8(b, result != NULL);
+	if (result != NULL)
+		wb_str(b, result);
+}
+
+static void
+raw_key_idn(unsigned char k[12], uint64_t id, uint32_t n)
+{
+	be64(k, id);
+	k[8] = (unsigned char)(n >> 24);
+	k[9] = (unsigned char)(n >> 16);
+	k[10] = (unsigned char)(n >> 8);
+	k[11] = (unsigned char)n;
+}
+
+/* raw_first: the first octet of the value under K in DB, or -1 if none. */
+static int
+raw_first(MDB_txn *txn, const char *db, const void *k, size_t kn)
+{
+	MDB_dbi dbi;
+	MDB_val key = { kn, (void *)(uintptr_t)k }, v;
+
+	ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	if (mdb_get(txn, dbi, &key, &v) != 0 || v.mv_size == 0)
+		return -1;
+	return *(const unsigned char *)v.mv_data;
+}
+
+#define V1_SIZE	(300 * KiB)	/* two chunks */
+#define V1_SEED	7
+
+/* A version 1 queue (meta version 1, version 1 records, no "dest"): it
+ * opens, is version 2 from then on, its message loads with the new fields
+ * empty, is claimed, and its first update rewrites it as version 2. */
+START_TEST(upgrade_v1)
+{
+	static const unsigned char v1[4] = { 0, 0, 0, 1 };
+	struct queue_dest d;
+	struct queue_msg *m;
+	struct ob_err err;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 7, "version" }, v;
+	struct buf b;
+	unsigned char key[16], *body;
+	uint64_t id = (uint64_t)T << 20 | 0x12345, got[2];
+	uint32_t i;
+
+	buf_init(&b, 0);
+	body = xmalloc(V1_SIZE);
+	pattern(body, 0, V1_SIZE, V1_SEED);
+	env = raw_open(&txn);
+	raw_put(txn, "meta", "version", 7, v1, 4);
+	be64(key, id);
+	wb_msg(&b, 1, QM_8BIT, T - 5000, V1_SIZE, 3, T, T - 1000,
+	    "s7@example.org");
+	raw_put(txn, "msg", key, 8, b.p, b.len);
+	wb_rcpt(&b, 1, QR_PENDING, 1, T, T - 1000, rcpts[0],
+	    "451 4.3.0 later");
+	raw_key_idn(key, id, 0);
+	raw_put(txn, "rcpt", key, 12, b.p, b.len);
+	wb_rcpt(&b, 1, QR_DELIVERED, 1, 0, T - 1000, rcpts[1], "250 ok");
+	raw_key_idn(key, id, 1);
+	raw_put(txn, "rcpt", key, 12, b.p, b.len);
+	wb_rcpt(&b, 1, QR_PENDING, 0, 0, 0, rcpts[2], NULL);
+	raw_key_idn(key, id, 2);
+	raw_put(txn, "rcpt", key, 12, b.p, b.len);
+	for (i = 0; i < 2; i++) {
+		raw_key_idn(key, id, i);
+		raw_put(txn, "body", key, 12, body + i * QUEUE_CHUNK_SIZE,
+		    i == 0 ? QUEUE_CHUNK_SIZE : V1_SIZE - QUEUE_CHUNK_SIZE);
+	}
+	be64(key, (uint64_t)T);
+	be64(key + 8, id);
+	raw_put(txn, "due", key, 16, "", 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "pend", MDB_CREATE, &dbi), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "dest", 0, &dbi), MDB_NOTFOUND);
+	raw_close(env, txn);
+	free(body);
+
+	q_open(0);
+	m = load_ok(g_q, id);
+	ck_assert_str_eq(m->sender, "s7@example.org");
+	ck_assert_uint_eq(m->flags, QM_8BIT);
+	ck_assert_int_eq(m->arrival, T - 5000);
+	ck_assert_uint_eq(m->size, V1_SIZE);
+	ck_assert_uint_eq(m->nchunks, 2);
+	ck_assert_int_eq(m->due, T);
+	ck_assert_int_eq(m->last_attempt, T - 1000);
+	ck_assert_int_eq(m->lease_until, 0);
+	ck_assert_int_eq(m->ret, QRET_DEFAULT);
+	ck_assert_ptr_null(m->envid);
+	ck_assert_uint_eq(m->nrcpt, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_str_eq(m->rcpt[i].addr, rcpts[i]);
+		ck_assert_uint_eq(m->rcpt[i].notify, 0);
+		ck_assert_ptr_null(m->rcpt[i].orcpt);
+		ck_assert_ptr_null(m->rcpt[i].remote);
+	}
+	ck_assert_int_eq(m->rcpt[0].state, QR_PENDING);
+	ck_assert_uint_eq(m->rcpt[0].attempts, 1);
+	ck_assert_int_eq(m->rcpt[0].next_attempt, T);
+	ck_assert_int_eq(m->rcpt[0].last_attempt, T - 1000);
+	ck_assert_str_eq(m->rcpt[0].last_result, "451 4.3.0 later");
+	ck_assert_int_eq(m->rcpt[1].state, QR_DELIVERED);
+	ck_assert_str_eq(m->rcpt[1].last_result, "250 ok");
+	ck_assert_int_eq(m->rcpt[2].state, QR_PENDING);
+	ck_assert_uint_eq(m->rcpt[2].attempts, 0);
+	ck_assert_ptr_null(m->rcpt[2].last_result);
+	queue_msg_free(m);
+	check_body(g_q, id, V1_SIZE, V1_SEED);
+	stat_is(g_q, 1, 3, 2, 1, 0);
+	ck_assert_uint_eq(stat_ok(g_q).dests, 0);
+	q_close();
+
+	/* version 2 now, "dest" there, the records still version 1 */
+	env = raw_open(&txn);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
+	ck_assert_uint_eq(v.mv_size, 4);
+	ck_assert_mem_eq(v.mv_data, "\0\0\0\2", 4);
+	ck_assert_int_eq(mdb_dbi_open(txn, "dest", 0, &dbi), 0);
+	be64(key, id);
+	ck_assert_int_eq(raw_first(txn, "msg", key, 8), 1);
+	raw_key_idn(key, id, 2);
+	ck_assert_int_eq(raw_first(txn, "rcpt", key, 12), 1);
+	raw_close(env, txn);
+
+	/* a claim and an update: rewritten as version 2, fields kept */
+	q_open(0);
+	ck_assert_uint_eq(claim(g_q, T - 1, 0, 0, LEASE, got, 2), 0);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	ck_assert_uint_eq(got[0], id);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_DELIVERED;
+	m->rcpt[0].attempts = 2;
+	m->rcpt[0].remote = xstrdup("mx.example.org");
+	m->rcpt[2].next_attempt = T + 5000;
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 10, &err), 0);
+	queue_msg_free(m);
+	/* and the new database works */
+	ck_assert_int_eq(queue_dest_fail(g_q, "relay", T, 1000, 5000, "x", &d,
+	    &err), 0);
+	q_close();
+
+	env = raw_open(&txn);
+	be64(key, id);
+	ck_assert_int_eq(raw_first(txn, "msg", key, 8), 2);
+	for (i = 0; i < 3; i++) {
+		raw_key_idn(key, id, i);
+		ck_assert_int_eq(raw_first(txn, "rcpt", key, 12), 2);
+	}
+	raw_close(env, txn);
+
+	q_open(0);
+	m = load_ok(g_q, id);
+	ck_assert_str_eq(m->sender, "s7@example.org");
+	ck_assert_uint_eq(m->flags, QM_8BIT);
+	ck_assert_int_eq(m->arrival, T - 5000);
+	ck_assert_int_eq(m->due, T + 5000);
+	ck_assert_int_eq(m->last_attempt, T + 10);
+	ck_assert_int_eq(m->ret, QRET_DEFAULT);
+	ck_assert_ptr_null(m->envid);
+	ck_assert_int_eq(m->rcpt[0].state, QR_DELIVERED);
+	ck_assert_str_eq(m->rcpt[0].remote, "mx.example.org");
+	ck_assert_str_eq(m->rcpt[0].last_result, "451 4.3.0 later");
+	ck_assert_str_eq(m->rcpt[1].last_result, "250 ok");
+	ck_assert_int_eq(m->rcpt[2].state, QR_PENDING);
+	ck_assert_int_eq(m->rcpt[2].next_attempt, T + 5000);
+	ck_assert_ptr_null(m->rcpt[2].remote);
+	queue_msg_free(m);
+	check_body(g_q, id, V1_SIZE, V1_SEED);
+	stat_is(g_q, 1, 3, 2, 1, 0);
+	ck_assert_uint_eq(stat_ok(g_q).dests, 1);
+	buf_free(&b);
+}
+END_TEST
+
+/* Records that do not decode: each reported as corrupt, never read past.
+ * Each row replaces the message record or recipient 0 of a message. */
+enum rec_field { RF_END, RF_U8, RF_U16, RF_STR };
+
+static const struct {
+	const char *what;
+	int	 rcpt;		/* replaces recipient 0, else the message */
+	unsigned ver;
+	struct {
+		enum rec_field f;
+		unsigned v;
+		const char *s;
+	} tail[4];		/* after the shared part */
+	int	 ok;		/* decodes after all */
+} recs[] = {
+	{ "msg v1", 0, 1, { { RF_END, 0, NULL } }, 1 },
+	{ "msg v2", 0, 2, { { RF_U8, QRET_HDRS, NULL },
+	    { RF_STR, 0, "e1" }, { RF_END, 0, NULL } }, 1 },
+	{ "msg v1 with v2 fields", 0, 1, { { RF_U8, 0, NULL },
+	    { RF_STR, 0, "" }, { RF_END, 0, NULL } }, 0 },
+	{ "msg v2 without envid", 0, 2, { { RF_U8, 0, NULL },
+	    { RF_END, 0, NULL } }, 0 },
+	{ "msg v2 without ret", 0, 2, { { RF_END, 0, NULL } }, 0 },
+	{ "msg v2 ret 3", 0, 2, { { RF_U8, 3, NULL }, { RF_STR, 0, "" },
+	    { RF_END, 0, NULL } }, 0 },
+	{ "msg v2 trailing octet", 0, 2, { { RF_U8, 0, NULL },
+	    { RF_STR, 0, "" }, { RF_U8, 0, NULL }, { RF_END, 0, NULL } }, 0 },
+	{ "msg v2 envid past the end", 0, 2, { { RF_U8, 0, NULL },
+	    { RF_U16, 5, NULL }, { RF_END, 0, NULL } }, 0 },
+	{ "msg v3", 0, 3, { { RF_U8, 0, NULL }, { RF_STR, 0, "" },
+	    { RF_END, 0, NULL } }, 0 },
+	{ "rcpt v1", 1, 1, { { RF_END, 0, NULL } }, 1 },
+	{ "rcpt v2", 1, 2, { { RF_U8, QN_DELAY, NULL },
+	    { RF_STR, 0, "rfc822;x@y" }, { RF_STR, 0, "mx" },
+	    { RF_END, 0, NULL } }, 1 },
+	{ "rcpt v2 notify 0x10", 1, 2, { { RF_U8, 0x10, NULL },
+	    { RF_STR, 0, "" }, { RF_STR, 0, "" }, { RF_END, 0, NULL } }, 0 },
+	{ "rcpt v2 without remote", 1, 2, { { RF_U8, 0, NULL },
+	    { RF_STR, 0, "" }, { RF_END, 0, NULL } }, 0 },
+	{ "rcpt v1 with v2 fields", 1, 1, { { RF_U8, 0, NULL },
+	    { RF_STR, 0, "" }, { RF_STR, 0, "" }, { RF_END, 0, NULL } }, 0 },
+	{ "rcpt v0", 1, 0, { { RF_END, 0, NULL } }, 0 },
+};
+
+START_TEST(record_versions)
+{
+	struct queue_msg *m = NULL;
+	struct ob_err err;
+	MDB_env *env;
+	MDB_txn *txn;
+	struct buf b;
+	unsigned char key[12];
+	uint64_t id;
+	char want[300], ids[QUEUE_ID_LEN + 1];
+	int i, rc;
+
+	q_open(0);
+	id = put_ok(g_q, 1, 10, 1, T);
+	q_close();
+	buf_init(&b, 0);
+	if (recs[_i].rcpt)
+		wb_rcpt(&b, recs[_i].ver, QR_PENDING, 0, 0, 0, rcpts[0],
+		    NULL);
+	else
+		wb_msg(&b, recs[_i].ver, 0, T, 10, 1, T, 0, "s1@example.org");
+	for (i = 0; recs[_i].tail[i].f != RF_END; i++)
+		switch (recs[_i].tail[i].f) {
+		case RF_U8:
+			wb_u8(&b, recs[_i].tail[i].v);
+			break;
+		case RF_U16:
+			wb_u16(&b, recs[_i].tail[i].v);
+			break;
+		case RF_STR:
+			wb_str(&b, recs[_i].tail[i].s);
+			break;
+		default:
+			ck_abort_msg("bad row");
+		}
+	env = raw_open(&txn);
+	if (recs[_i].rcpt) {
+		raw_key_idn(key, id, 0);
+		raw_put(txn, "rcpt", key, 12, b.p, b.len);
+	} else {
+		be64(key, id);
+		raw_put(txn, "msg", key, 8, b.p, b.len);
+	}
+	raw_close(env, txn);
+	buf_free(&b);
+
+	q_open(0);
+	rc = queue_load(g_q, id, &m, &err);
+	if (recs[_i].ok) {
+		ck_assert_msg(rc == 1, "%s: %d %s", recs[_i].what, rc,
+		    rc == -1 ? err.text : "");
+		ck_assert_str_eq(m->sender, "s1@example.org");
+		ck_assert_str_eq(m->rcpt[0].addr, rcpts[0]);
+		if (recs[_i].ver == 2 && !recs[_i].rcpt) {
+			ck_assert_int_eq(m->ret, QRET_HDRS);
+			ck_assert_str_eq(m->envid, "e1");
+		}
+		if (recs[_i].ver == 2 && recs[_i].rcpt) {
+			ck_assert_uint_eq(m->rcpt[0].notify, QN_DELAY);
+			ck_assert_str_eq(m->rcpt[0].orcpt, "rfc822;x@y");
+			ck_assert_str_eq(m->rcpt[0].remote, "mx");
+		}
+		queue_msg_free(m);
+		return;
+	}
+	ck_assert_msg(rc == -1, "%s: %d", recs[_i].what, rc);
+	ck_assert_ptr_null(m);
+	ck_assert_int_eq(err.kind, OB_PERM);
+	queue_id_str(id, ids);
+	(void)ob_snprintf(want, sizeof want, recs[_i].rcpt ?
+	    "queue %s: recipients of %s are corrupt" :
+	    "queue %s: message record %s is corrupt", g_dir, ids);
+	ck_assert_str_eq(err.text, want);
+}
+END_TEST
+
+/* ---- DSN parameters and the remote server -------------------------------- */
+
+/* put_dsn: a 10-octet message (seed 1) to the first NRCPT of rcpts[] with
+ * queue_sub_dsn(RET, ENVID, NOTIFY, ORCPT).  0 with *ID, or -1 with ERR. */
+static int
+put_dsn(size_t nrcpt, int ret, const char *envid, const unsigned *notify,
+    const char *const *orcpt, uint64_t *id, struct ob_err *err)
+{
+	struct queue_sub *s;
+	int rc;
+
+	ck_assert_int_eq(queue_sub_begin(g_q, &s, err), 0);
+	ck_assert_int_eq(queue_sub_write(s, "0123456789", 10, err), 0);
+	queue_sub_dsn(s, ret, envid, notify, orcpt);
+	rc = queue_sub_commit(s, "s1@example.org", rcpts, nrcpt, 0, T, err);
+	if (rc == 0)
+		ck_assert_int_eq(queue_id_parse(queue_sub_id(s), id), 0);
+	queue_sub_free(s);
+	return rc;
+}
+
+START_TEST(dsn_params)
+{
+	static const unsigned notify[3] = {
+		QN_SUCCESS | QN_FAILURE, QN_NEVER, 0xf0 | QN_DELAY
+	};
+	static const char *const orcpt[3] = {
+		"rfc822;A@example.org", NULL, "utf-8;c\\x{E9}@example.com"
+	};
+	static const unsigned want_n[3] = {
+		QN_SUCCESS | QN_FAILURE, QN_NEVER, QN_DELAY
+	};
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t id, id2, id3, got[4];
+	size_t i;
+
+	q_open(0);
+	ck_assert_int_eq(put_dsn(3, QRET_FULL, "Q123+2Bx", notify, orcpt, &id,
+	    &err), 0);
+	/* none of them, an empty ENVID */
+	ck_assert_int_eq(put_dsn(2, QRET_HDRS, "", NULL, NULL, &id2, &err), 0);
+	id3 = put_ok(g_q, 3, 10, 1, T);		/* queue_sub_dsn not called */
+
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->ret, QRET_FULL);
+	ck_assert_str_eq(m->envid, "Q123+2Bx");
+	ck_assert_uint_eq(m->nrcpt, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(m->rcpt[i].notify, want_n[i]);
+		ck_assert_ptr_null(m->rcpt[i].remote);
+	}
+	ck_assert_str_eq(m->rcpt[0].orcpt, "rfc822;A@example.org");
+	ck_assert_ptr_null(m->rcpt[1].orcpt);
+	ck_assert_str_eq(m->rcpt[2].orcpt, "utf-8;c\\x{E9}@example.com");
+	queue_msg_free(m);
+	m = load_ok(g_q, id2);
+	ck_assert_int_eq(m->ret, QRET_HDRS);
+	ck_assert_ptr_null(m->envid);
+	for (i = 0; i < 2; i++) {
+		ck_assert_uint_eq(m->rcpt[i].notify, 0);
+		ck_assert_ptr_null(m->rcpt[i].orcpt);
+	}
+	queue_msg_free(m);
+	m = load_ok(g_q, id3);
+	ck_assert_int_eq(m->ret, QRET_DEFAULT);
+	ck_assert_ptr_null(m->envid);
+	ck_assert_uint_eq(m->rcpt[0].notify, 0);
+	ck_assert_ptr_null(m->rcpt[0].orcpt);
+	queue_msg_free(m);
+
+	/* a claim and an update keep them */
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 4), 3);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_DELIVERED;
+	m->rcpt[1].next_attempt = T + 100;
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 1, &err), 0);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->ret, QRET_FULL);
+	ck_assert_str_eq(m->envid, "Q123+2Bx");
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(m->rcpt[i].notify, want_n[i]);
+	ck_assert_str_eq(m->rcpt[0].orcpt, "rfc822;A@example.org");
+	ck_assert_ptr_null(m->rcpt[1].orcpt);
+	ck_assert_str_eq(m->rcpt[2].orcpt, "utf-8;c\\x{E9}@example.com");
+	queue_msg_free(m);
+	stat_is(g_q, 3, 6, 3, 3, 0);
+}
+END_TEST
+
+/* Bad RET, ENVID or ORCPT: the commit fails OB_PERM, nothing written;
+ * corrected, the same submission commits. */
+static const struct {
+	int	 ret;
+	size_t	 envid_len;	/* an ENVID of 'e' this long; 0 = none */
+	size_t	 orcpt_len;	/* ORCPT of recipient 1; 0 = none */
+	const char *text;	/* NULL = accepted */
+} dsn_bads[] = {
+	{ -1, 0, 0, "queue: bad RET or ENVID" },
+	{ QRET_HDRS + 1, 0, 0, "queue: bad RET or ENVID" },
+	{ 1000, 5, 0, "queue: bad RET or ENVID" },
+	{ QRET_FULL, 65536, 0, "queue: bad RET or ENVID" },
+	{ QRET_FULL, 0, 65536, "queue: recipient address too long" },
+	{ QRET_HDRS, 65535, 65535, NULL },	/* the limits, inclusive */
+};
+
+START_TEST(dsn_bad)
+{
+	const char *orcpt[2] = { NULL, NULL };
+	struct queue_sub *s;
+	struct queue_msg *m;
+	struct ob_err err;
+	char *envid = NULL, *oc = NULL;
+	uint64_t id;
+	int rc;
+
+	q_open(0);
+	if (dsn_bads[_i].envid_len) {
+		envid = xmalloc(dsn_bads[_i].envid_len + 1);
+		memset(envid, 'e', dsn_bads[_i].envid_len);
+		envid[dsn_bads[_i].envid_len] = '\0';
+	}
+	if (dsn_bads[_i].orcpt_len) {
+		oc = xmalloc(dsn_bads[_i].orcpt_len + 1);
+		memset(oc, 'o', dsn_bads[_i].orcpt_len);
+		oc[dsn_bads[_i].orcpt_len] = '\0';
+		orcpt[1] = oc;
+	}
+	ck_assert_int_eq(queue_sub_begin(g_q, &s, &err), 0);
+	ck_assert_int_eq(queue_sub_write(s, "x", 1, &err), 0);
+	queue_sub_dsn(s, dsn_bads[_i].ret, envid, NULL, orcpt);
+	memset(&err, 0, sizeof err);
+	rc = queue_sub_commit(s, "", rcpts, 2, 0, T, &err);
+	if (dsn_bads[_i].text == NULL) {
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(queue_id_parse(queue_sub_id(s), &id), 0);
+		m = load_ok(g_q, id);
+		ck_assert_int_eq(m->ret, dsn_bads[_i].ret);
+		ck_assert_uint_eq(strlen(m->envid), dsn_bads[_i].envid_len);
+		ck_assert_ptr_null(m->rcpt[0].orcpt);
+		ck_assert_uint_eq(strlen(m->rcpt[1].orcpt),
+		    dsn_bads[_i].orcpt_len);
+		queue_msg_free(m);
+	} else {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_int_eq(err.kind, OB_PERM);
+		ck_assert_int_eq(err.ex, EX_DATAERR);
+		ck_assert_str_eq(err.text, dsn_bads[_i].text);
+		stat_is(g_q, 0, 0, 0, 0, 0);
+		queue_sub_dsn(s, QRET_DEFAULT, NULL, NULL, NULL);
+		ck_assert_int_eq(queue_sub_commit(s, "", rcpts, 2, 0, T, &err),
+		    0);
+	}
+	queue_sub_free(s);
+	stat_is(g_q, 1, 2, 1, 1, 0);
+	free(envid);
+	free(oc);
+}
+END_TEST
+
+/* remote: the server of last_result, stored by an update; "" is none. */
+START_TEST(update_remote)
+{
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t id, got[2];
+	char *lng;
+
+	q_open(0);
+	id = put_ok(g_q, 1, 10, 3, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	m = load_ok(g_q, id);
+	m->rcpt[0].remote = xstrdup("mx1.example.org[192.0.2.1]:25");
+	m->rcpt[0].last_result = xstrdup("451 4.7.1 greylisted");
+	m->rcpt[1].remote = xstrdup("");
+	lng = xmalloc(70001);
+	memset(lng, 'r', 70000);
+	lng[70000] = '\0';
+	m->rcpt[2].remote = lng;	/* cut at the u16 length */
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 1, &err), 0);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_str_eq(m->rcpt[0].remote, "mx1.example.org[192.0.2.1]:25");
+	ck_assert_str_eq(m->rcpt[0].last_result, "451 4.7.1 greylisted");
+	ck_assert_ptr_null(m->rcpt[1].remote);
+	ck_assert_uint_eq(strlen(m->rcpt[2].remote), 65535);
+	/* replaced, then dropped */
+	free(m->rcpt[0].remote);
+	m->rcpt[0].remote = xstrdup("mx2.example.org");
+	free(m->rcpt[2].remote);
+	m->rcpt[2].remote = NULL;
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 2, &err), 0);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_str_eq(m->rcpt[0].remote, "mx2.example.org");
+	ck_assert_ptr_null(m->rcpt[1].remote);
+	ck_assert_ptr_null(m->rcpt[2].remote);
+	queue_msg_free(m);
+}
+END_TEST
+
+/* ---- bounces: queue_update_dsn ------------------------------------------ */
+
+/* body_all: the whole body of ID into OUT, the chunk sizes into LENS (at
+ * most MAXN).  The number of chunks. */
+static uint32_t
+body_all(struct queue *q, uint64_t id, struct buf *out, size_t *lens,
+    uint32_t maxn)
+{
+	struct ob_err err;
+	struct buf b;
+	uint32_t i;
+	int rc;
+
+	buf_init(&b, QUEUE_CHUNK_SIZE);
+	buf_clear(out);
+	for (i = 0; (rc = queue_body_chunk(q, id, i, &b, &err)) == 1; i++) {
+		ck_assert_uint_lt(i, maxn);
+		lens[i] = b.len;
+		ck_assert_int_eq(buf_add(out, b.p, b.len), 0);
+	}
+	ck_assert_int_eq(rc, 0);
+	buf_free(&b);
+	return i;
+}
+
+/* bounce_id: the id queue_update_dsn gave bounce B. */
+static uint64_t
+bounce_id(const struct queue_bounce *b)
+{
+	uint64_t id = 0;
+
+	ck_assert_uint_eq(strlen(b->idstr), QUEUE_ID_LEN);
+	ck_assert_int_eq(queue_id_parse(b->idstr, &id), 0);
+	return id;
+}
+
+/* check_bounce: ID is a fresh message from SENDER to RCPT, due at NOW,
+ * with FLAGS, and body WANT (LEN octets) in full chunks but the last. */
+static void
+check_bounce(uint64_t id, const char *sender, const char *rcpt,
+    unsigned flags, int64_t now, const void *want, size_t len)
+{
+	struct queue_msg *m;
+	struct buf all;
+	size_t lens[16];
+	uint32_t n, i;
+
+	m = load_ok(g_q, id);
+	ck_assert_str_eq(m->sender, sender);
+	ck_assert_uint_eq(m->flags, flags);
+	ck_assert_int_eq(m->arrival, now);
+	ck_assert_int_eq(m->due, now);
+	ck_assert_int_eq(m->last_attempt, 0);
+	ck_assert_int_eq(m->lease_until, 0);
+	ck_assert_int_eq(m->ret, QRET_DEFAULT);
+	ck_assert_ptr_null(m->envid);
+	ck_assert_uint_eq(m->size, len);
+	ck_assert_uint_eq(m->nchunks, NCHUNKS(len));
+	ck_assert_uint_eq(m->nrcpt, 1);
+	ck_assert_str_eq(m->rcpt[0].addr, rcpt);
+	ck_assert_int_eq(m->rcpt[0].state, QR_PENDING);
+	ck_assert_uint_eq(m->rcpt[0].attempts, 0);
+	ck_assert_int_eq(m->rcpt[0].next_attempt, 0);
+	ck_assert_ptr_null(m->rcpt[0].last_result);
+	ck_assert_ptr_null(m->rcpt[0].orcpt);
+	/* never a report on a report (RFC 3461 5.2.2 spirit) */
+	ck_assert_uint_eq(m->rcpt[0].notify, QN_NEVER);
+	queue_msg_free(m);
+
+	buf_init(&all, 0);
+	n = body_all(g_q, id, &all, lens, 16);
+	ck_assert_uint_eq(n, NCHUNKS(len));
+	for (i = 0; i + 1 < n; i++)
+		ck_assert_uint_eq(lens[i], QUEUE_CHUNK_SIZE);
+	ck_assert_uint_eq(all.len, len);
+	ck_assert_msg(len == 0 || memcmp(all.p, want, len) == 0,
+	    "bounce body differs");
+	buf_free(&all);
+}
+
+/* All recipients done, some failed: the message goes, its bounce (HEAD,
+ * MID, TAIL) is queued in the same update, due at once. */
+static const struct {
+	const char *sender, *head, *mid, *tail;
+	unsigned flags, want_flags;
+} bounces[] = {
+	{ "", "HEAD\r\n", "MID\r\n", "TAIL\r\n", QM_BOUNCE, QM_BOUNCE },
+	{ "", "H\xe9\r\n", "M\r\n", "T\r\n", QM_BOUNCE, QM_BOUNCE | QM_8BIT },
+	{ "", "H\r\n", "M\x80\r\n", "T\r\n", QM_BOUNCE, QM_BOUNCE | QM_8BIT },
+	{ "", "H\r\n", "M\r\n", "T\xff", QM_BOUNCE, QM_BOUNCE | QM_8BIT },
+	{ "", "H\r\n", "M\x7f\r\n", "T\r\n", QM_BOUNCE, QM_BOUNCE },
+	{ "", "", "", "", QM_BOUNCE, QM_BOUNCE },	/* empty body */
+	{ "MAILER-DAEMON@relay.example", "H\r\n", "", "T\r\n",
+	    QM_BOUNCE | QM_DOUBLE, QM_BOUNCE | QM_DOUBLE },
+};
+
+START_TEST(bounce_basic)
+{
+	struct queue_bounce bo, *bp = &bo;
+	struct queue_msg *m;
+	struct ob_err err;
+	struct buf want;
+	uint64_t id, bid, got[2];
+	int64_t u = T + 9;
+
+	q_open(0);
+	id = put_ok(g_q, 1, 1000, 3, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_DELIVERED;
+	m->rcpt[1].state = QR_FAILED;
+	m->rcpt[1].last_result = xstrdup("550 5.1.1 no such user");
+	m->rcpt[2].state = QR_FAILED;
+	memset(&bo, 0, sizeof bo);
+	bo.rcpt = "s1@example.org";
+	bo.sender = bounces[_i].sender;
+	bo.flags = bounces[_i].flags;
+	bo.head = bounces[_i].head;
+	bo.headlen = strlen(bo.head);
+	bo.mid = bounces[_i].mid;
+	bo.midlen = strlen(bo.mid);
+	bo.tail = bounces[_i].tail;
+	bo.taillen = strlen(bo.tail);
+	ck_assert_int_eq(queue_update_dsn(g_q, &m, &bp, 1, u, &err), 0);
+	queue_msg_free(m);
+
+	load_none(g_q, id);
+	bid = bounce_id(&bo);
+	ck_assert_uint_ne(bid, id);
+	buf_init(&want, 0);
+	(void)buf_addstr(&want, bo.head);
+	(void)buf_addstr(&want, bo.mid);
+	(void)buf_addstr(&want, bo.tail);
+	check_bounce(bid, bo.sender, "s1@example.org",
+	    bounces[_i].want_flags, u, want.p, want.len);
+	stat_is(g_q, 1, 1, want.len ? 1 : 0, 1, 0);
+	buf_free(&want);
+	ck_assert_uint_eq(claim(g_q, u - 1, 0, 0, LEASE, got, 2), 0);
+	ck_assert_uint_eq(claim(g_q, u, 0, 0, LEASE, got, 2), 1);
+	ck_assert_uint_eq(got[0], bid);
+}
+END_TEST
+
+/* A recipient still pending: the message stays, due at its next attempt,
+ * and the bounce on the failed one is queued beside it.  In the same
+ * batch a message without a bounce (B[i] NULL) is only updated. */
+START_TEST(bounce_pending)
+{
+	static const char bb[] = "report\r\n";
+	struct queue_bounce bo, *bp[2];
+	struct queue_msg *m[2];
+	struct ob_err err;
+	uint64_t a, c, bid, got[3];
+	int64_t u = T + 9;
+
+	q_open(0);
+	a = put_ok(g_q, 1, 1000, 2, T);
+	c = put_ok(g_q, 2, 10, 1, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 3), 2);
+	m[0] = load_ok(g_q, a);
+	m[0]->rcpt[0].state = QR_FAILED;
+	m[0]->rcpt[0].last_result = xstrdup("550 5.7.1 refused");
+	m[0]->rcpt[1].next_attempt = T + 5000;
+	m[1] = load_ok(g_q, c);
+	m[1]->rcpt[0].next_attempt = T + 7000;
+	memset(&bo, 0, sizeof bo);
+	bo.rcpt = "s1@example.org";
+	bo.sender = "";
+	bo.flags = QM_BOUNCE;
+	bo.head = bb;
+	bo.headlen = sizeof bb - 1;
+	bp[0] = &bo;
+	bp[1] = NULL;
+	ck_assert_int_eq(queue_update_dsn(g_q, m, bp, 2, u, &err), 0);
+	queue_msg_free(m[0]);
+	queue_msg_free(m[1]);
+
+	m[0] = load_ok(g_q, a);
+	ck_assert_int_eq(m[0]->due, T + 5000);
+	ck_assert_int_eq(m[0]->last_attempt, u);
+	ck_assert_int_eq(m[0]->lease_until, 0);
+	ck_assert_int_eq(m[0]->rcpt[0].state, QR_FAILED);
+	ck_assert_str_eq(m[0]->rcpt[0].last_result, "550 5.7.1 refused");
+	ck_assert_int_eq(m[0]->rcpt[1].state, QR_PENDING);
+	queue_msg_free(m[0]);
+	m[1] = load_ok(g_q, c);
+	ck_assert_int_eq(m[1]->due, T + 7000);
+	queue_msg_free(m[1]);
+	bid = bounce_id(&bo);
+	check_bounce(bid, "", "s1@example.org", QM_BOUNCE, u, bb,
+	    sizeof bb - 1);
+	check_body(g_q, a, 1000, 1);
+	stat_is(g_q, 3, 4, 3, 3, 0);
+	ck_assert_uint_eq(claim(g_q, u, 0, 0, LEASE, got, 3), 1);
+	ck_assert_uint_eq(got[0], bid);
+}
+END_TEST
+
+/* COPY_BODY: HEAD, the original's whole stored body, TAIL (MID unused),
+ * re-chunked at QUEUE_CHUNK_SIZE. */
+static const struct {
+	uint64_t size;		/* of the original */
+	size_t	 headlen, taillen;
+} copies[] = {
+	{ 600 * KiB, 100, 50 },
+	{ 2 * QUEUE_CHUNK_SIZE - 150, 100, 50 },	/* exactly 2 chunks */
+	{ 2 * QUEUE_CHUNK_SIZE, 0, 0 },
+	{ 3 * MiB + 7, 1000, 3 },	/* from a chunked submission */
+	{ 0, 10, 10 },
+	{ 1, 0, 0 },
+};
+
+START_TEST(bounce_copy)
+{
+	struct queue_bounce bo, *bp = &bo;
+	struct queue_msg *m;
+	struct ob_err err;
+	unsigned char *want;
+	uint64_t id, bid, got[2], size = copies[_i].size;
+	size_t hl = copies[_i].headlen, tl = copies[_i].taillen, len, i;
+	unsigned flags = QM_BOUNCE;
+
+	len = hl + (size_t)size + tl;
+	want = xmalloc(len + 1);
+	memset(want, 'H', hl);
+	pattern(want + hl, 0, (size_t)size, 5);
+	memset(want + hl + size, 'T', tl);
+	for (i = 0; i < len; i++)
+		if (want[i] > 127)
+			flags |= QM_8BIT;
+
+	q_open(0);
+	id = put_ok(g_q, 5, size, 1, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_FAILED;
+	memset(&bo, 0, sizeof bo);
+	bo.rcpt = "s5@example.org";
+	bo.sender = "";
+	bo.flags = QM_BOUNCE;
+	bo.head = (const char *)want;
+	bo.headlen = hl;
+	bo.mid = "ignored";
+	bo.midlen = 7;
+	bo.tail = (const char *)want + hl + size;
+	bo.taillen = tl;
+	bo.copy_body = 1;
+	ck_assert_int_eq(queue_update_dsn(g_q, &m, &bp, 1, T + 1, &err), 0);
+	queue_msg_free(m);
+	load_none(g_q, id);
+	bid = bounce_id(&bo);
+	check_bounce(bid, "", "s5@example.org", flags, T + 1, want, len);
+	stat_is(g_q, 1, 1, NCHUNKS(len), 1, 0);
+	free(want);
+}
+END_TEST
+
+/* A bounce queue_update_dsn cannot write spoils the whole update. */
+static const struct {
+	const char *rcpt, *sender;
+} bounce_bads[] = {
+	{ NULL, "" },
+	{ "", "" },
+	{ "x@example.org", NULL },
+};
+
+START_TEST(bounce_bad)
+{
+	struct queue_bounce bo, *bp = &bo;
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t id, got[2];
+
+	q_open(0);
+	id = put_ok(g_q, 1, 10, 1, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_FAILED;
+	memset(&bo, 0, sizeof bo);
+	bo.rcpt = bounce_bads[_i].rcpt;
+	bo.sender = bounce_bads[_i].sender;
+	bo.head = "x";
+	bo.headlen = 1;
+	ck_assert_int_eq(queue_update_dsn(g_q, &m, &bp, 1, T + 1, &err), -1);
+	queue_msg_free(m);
+	ck_assert_str_eq(bo.idstr, "");
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->rcpt[0].state, QR_PENDING);
+	ck_assert_int_eq(m->lease_pid, getpid());
+	ck_assert_int_eq(m->last_attempt, 0);
+	queue_msg_free(m);
+	stat_is(g_q, 1, 1, 1, 1, 0);
+}
+END_TEST
+
+/* ---- hold, retry, due ---------------------------------------------------- */
+
+/* queue_due, asserted: *NDUE and *NEXT. */
+static void
+due_is(int64_t now, size_t max, size_t ndue, int64_t next)
+{
+	struct ob_err err;
+	size_t n = 12345;
+	int64_t t = 12345;
+
+	if (queue_due(g_q, now, max, &n, &t, &err) == -1)
+		ck_abort_msg("queue_due: %s", err.text);
+	ck_assert_uint_eq(n, ndue);
+	ck_assert_int_eq(t, next);
+}
+
+static int
+hold(uint64_t id, int on, int64_t now)
+{
+	struct ob_err err;
+	int rc;
+
+	if ((rc = queue_hold(g_q, id, on, now, &err)) == -1)
+		ck_abort_msg("queue_hold: %s", err.text);
+	return rc;
+}
+
+static int
+retry(uint64_t id, int64_t now)
+{
+	struct ob_err err;
+	int rc;
+
+	if ((rc = queue_retry(g_q, id, now, &err)) == -1)
+		ck_abort_msg("queue_retry: %s", err.text);
+	return rc;
+}
+
+/* update_next: claim-less update of ID's recipients to next attempts
+ * NEXT[] (0 = delivered) at NOW. */
+static void
+update_next(uint64_t id, const int64_t *next, int64_t now)
+{
+	struct queue_msg *m;
+	struct ob_err err;
+	size_t i;
+
+	m = load_ok(g_q, id);
+	for (i = 0; i < m->nrcpt; i++) {
+		m->rcpt[i].attempts = 1;
+		if (next[i] == 0)
+			m->rcpt[i].state = QR_DELIVERED;
+		else
+			m->rcpt[i].next_attempt = next[i];
+	}
+	if (queue_update(g_q, &m, 1, now, &err) == -1)
+		ck_abort_msg("queue_update: %s", err.text);
+	queue_msg_free(m);
+}
+
+START_TEST(hold_release)
+{
+	const int64_t next[2] = { T + 5000, T + 3000 };
+	struct queue_msg *m;
+	uint64_t id, got[2];
+
+	q_open(0);
+	id = put_ok(g_q, 1, 10, 2, T);
+	update_next(id, next, T + 1);
+	due_is(T + 3000, 10, 1, T + 3000);
+
+	ck_assert_int_eq(hold(id, 1, T + 10), 1);
+	m = load_ok(g_q, id);
+	ck_assert_uint_eq(m->flags, QM_HELD);
+	ck_assert_int_eq(m->due, 0);
+	ck_assert_int_eq(m->rcpt[1].next_attempt, T + 3000);
+	queue_msg_free(m);
+	stat_is(g_q, 1, 2, 1, 0, 0);
+	due_is(T + 100 * LEASE, 10, 0, 0);
+	ck_assert_uint_eq(claim(g_q, T + 100 * LEASE, 1, 0, LEASE, got, 2), 0);
+	/* again: no change; retry leaves it alone */
+	ck_assert_int_eq(hold(id, 1, T + 11), 1);
+	ck_assert_int_eq(retry(id, T + 12), 0);
+	ck_assert_int_eq(retry(0, T + 12), 0);
+	m = load_ok(g_q, id);
+	ck_assert_uint_eq(m->flags, QM_HELD);
+	ck_assert_int_eq(m->due, 0);
+	ck_assert_int_eq(m->rcpt[1].next_attempt, T + 3000);
+	queue_msg_free(m);
+	stat_is(g_q, 1, 2, 1, 0, 0);
+
+	/* released before its next attempt: due then */
+	ck_assert_int_eq(hold(id, 0, T + 20), 1);
+	m = load_ok(g_q, id);
+	ck_assert_uint_eq(m->flags, 0);
+	ck_assert_int_eq(m->due, T + 3000);
+	queue_msg_free(m);
+	stat_is(g_q, 1, 2, 1, 1, 0);
+	due_is(T + 2999, 10, 0, T + 3000);
+	/* released after it: due at once */
+	ck_assert_int_eq(hold(id, 1, T + 21), 1);
+	ck_assert_int_eq(hold(id, 0, T + 4000), 1);
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->due, T + 4000);
+	queue_msg_free(m);
+	ck_assert_int_eq(hold(id, 0, T + 4001), 1);	/* not held: stays */
+	stat_is(g_q, 1, 2, 1, 1, 0);
+	ck_assert_uint_eq(claim(g_q, T + 4001, 0, 0, LEASE, got, 2), 1);
+	ck_assert_uint_eq(got[0], id);
+
+	/* unknown ids */
+	ck_assert_int_eq(hold(1, 1, T), 0);
+	ck_assert_int_eq(hold(1, 0, T), 0);
+	stat_is(g_q, 1, 2, 1, 1, 0);
+}
+END_TEST
+
+/* Held while we hold its lease: the lease and its due entry stay; our
+ * update then applies the flag (out of the due index, still held). */
+START_TEST(hold_leased)
+{
+	struct queue_msg *m, *h;
+	struct ob_err err;
+	uint64_t id, got[2];
+
+	q_open(0);
+	id = put_ok(g_q, 1, 10, 1, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	m = load_ok(g_q, id);		/* loaded before the hold */
+	ck_assert_int_eq(hold(id, 1, T + 1), 1);
+	h = load_ok(g_q, id);
+	ck_assert_uint_eq(h->flags, QM_HELD);
+	ck_assert_int_eq(h->lease_pid, getpid());
+	ck_assert_int_eq(h->lease_until, T + LEASE);
+	ck_assert_int_eq(h->due, T + LEASE);
+	queue_msg_free(h);
+	stat_is(g_q, 1, 1, 1, 1, 0);
+	/* its lease run out: still not claimed, held */
+	ck_assert_uint_eq(claim(g_q, T + 2 * LEASE, 1, 0, LEASE, got, 2), 0);
+
+	m->rcpt[0].attempts = 1;
+	m->rcpt[0].next_attempt = T + 5000;
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 2, &err), 0);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_uint_eq(m->flags, QM_HELD);
+	ck_assert_int_eq(m->due, 0);
+	ck_assert_int_eq(m->lease_until, 0);
+	ck_assert_int_eq(m->lease_pid, 0);
+	ck_assert_int_eq(m->last_attempt, T + 2);
+	ck_assert_uint_eq(m->rcpt[0].attempts, 1);
+	queue_msg_free(m);
+	stat_is(g_q, 1, 1, 1, 0, 0);
+	due_is(T + 100 * LEASE, 10, 0, 0);
+
+	ck_assert_int_eq(hold(id, 0, T + 3), 1);
+	m = load_ok(g_q, id);
+	ck_assert_uint_eq(m->flags, 0);
+	ck_assert_int_eq(m->due, T + 5000);
+	queue_msg_free(m);
+	due_is(T + 5000, 10, 1, T + 5000);
+}
+END_TEST
+
+START_TEST(retry_msgs)
+{
+	const int64_t na[2] = { 0, T + 60000 }, nb[1] = { T + 90000 };
+	struct queue_msg *m;
+	uint64_t a, b, h, got[4];
+
+	q_open(0);
+	a = put_ok(g_q, 1, 10, 2, T);
+	b = put_ok(g_q, 2, 10, 1, T);
+	h = put_ok(g_q, 3, 10, 1, T);
+	update_next(a, na, T + 1);
+	update_next(b, nb, T + 1);
+	update_next(h, nb, T + 1);
+	ck_assert_int_eq(hold(h, 1, T + 2), 1);
+	due_is(T + 100, 10, 0, T + 60000);
+
+	ck_assert_int_eq(retry(a, T + 100), 1);
+	m = load_ok(g_q, a);
+	ck_assert_int_eq(m->due, T + 100);
+	ck_assert_int_eq(m->rcpt[0].state, QR_DELIVERED);
+	ck_assert_int_eq(m->rcpt[0].next_attempt, 0);
+	ck_assert_int_eq(m->rcpt[1].next_attempt, T + 100);
+	ck_assert_uint_eq(m->rcpt[1].attempts, 1);
+	ck_assert_int_eq(m->last_attempt, T + 1);
+	queue_msg_free(m);
+	due_is(T + 100, 10, 1, T + 100);
+	stat_is(g_q, 3, 4, 3, 2, 0);
+
+	/* all: a and b, not the held one */
+	ck_assert_int_eq(retry(0, T + 200), 2);
+	m = load_ok(g_q, b);
+	ck_assert_int_eq(m->due, T + 200);
+	ck_assert_int_eq(m->rcpt[0].next_attempt, T + 200);
+	queue_msg_free(m);
+	m = load_ok(g_q, h);
+	ck_assert_int_eq(m->due, 0);
+	ck_assert_int_eq(m->rcpt[0].next_attempt, T + 90000);
+	queue_msg_free(m);
+	due_is(T + 200, 10, 2, T + 200);
+	ck_assert_uint_eq(claim(g_q, T + 199, 0, 0, LEASE, got, 4), 0);
+	ck_assert_uint_eq(claim(g_q, T + 200, 0, 0, LEASE, got, 4), 2);
+	sort_ids(got, 2);
+	ck_assert_uint_eq(got[0], a < b ? a : b);
+	ck_assert_uint_eq(got[1], a < b ? b : a);
+
+	/* unknown; and leased ones are the lease holder's business */
+	ck_assert_int_eq(retry(1, T + 300), 0);	/* no id is that small */
+	ck_assert_int_eq(retry(a, T + 300), 0);
+	ck_assert_int_eq(retry(0, T + 300), 0);
+	m = load_ok(g_q, a);
+	ck_assert_int_eq(m->due, T + 200 + LEASE);
+	ck_assert_int_eq(m->lease_pid, getpid());
+	queue_msg_free(m);
+}
+END_TEST
+
+START_TEST(due_counts)
+{
+	uint64_t id[5], got[5];
+	size_t i;
+
+	q_open(0);
+	due_is(T, 10, 0, 0);			/* empty */
+	for (i = 0; i < 3; i++)
+		id[i] = put_ok(g_q, (unsigned)i, 10, 1, T);
+	id[3] = put_ok(g_q, 3, 10, 1, T + 5000);
+	id[4] = put_ok(g_q, 4, 10, 1, T + 7000);
+	due_is(T - 1, 10, 0, T);
+	due_is(T, 10, 3, T);
+	due_is(T, 3, 3, T);
+	due_is(T, 2, 2, T);
+	due_is(T, 0, 0, T);
+	due_is(T + 4999, 10, 3, T);
+	due_is(T + 5000, 10, 4, T);
+	due_is(T + 7000, 10, 5, T);
+	due_is(T + 7000, 4, 4, T);
+	/* leased: not due until the lease runs out */
+	sort_ids(id, 3);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 2);
+	ck_assert_uint_eq(got[0], id[0]);
+	ck_assert_uint_eq(got[1], id[1]);
+	due_is(T, 10, 1, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 5), 1);
+	ck_assert_uint_eq(got[0], id[2]);
+	due_is(T, 10, 0, T + 5000);
+	due_is(T + 7000, 10, 2, T + 5000);
+	due_is(T + LEASE, 10, 5, T + 5000);
+}
+END_TEST
+
+/* ---- destinations ------------------------------------------------------ */
+
+static const struct {
+	int64_t	 initial, max;
+	int64_t	 wait[8];	/* after failure 1, 2, ...; 0 ends */
+} backoffs[] = {
+	{ 1000, 5000, { 1000, 2000, 4000, 5000, 5000, 5000, 0 } },
+	{ 1000, 1000, { 1000, 1000, 1000, 0 } },
+	{ 3000, 10000, { 3000, 6000, 10000, 10000, 0 } },
+	{ 300000, 3600000, { 300000, 600000, 1200000, 2400000, 3600000,
+	    3600000, 0 } },
+};
+
+START_TEST(dest_backoff)
+{
+	struct queue_dest d;
+	struct ob_err err;
+	int64_t now = T;
+	uint32_t i;
+	char why[32];
+
+	q_open(0);
+	for (i = 0; backoffs[_i].wait[i] != 0; i++) {
+		(void)ob_snprintf(why, sizeof why, "refused %u", i);
+		memset(&d, 0xff, sizeof d);
+		ck_assert_int_eq(queue_dest_fail(g_q, "relay.example.net:25",
+		    now, backoffs[_i].initial, backoffs[_i].max, why, &d,
+		    &err), 0);
+		ck_assert_uint_eq(d.failures, i + 1);
+		ck_assert_int_eq(d.since, T);
+		ck_assert_int_eq(d.next_try, now + backoffs[_i].wait[i]);
+		ck_assert_str_eq(d.reason, why);
+		memset(&d, 0xff, sizeof d);
+		ck_assert_int_eq(queue_dest_get(g_q, "relay.example.net:25",
+		    &d, &err), 1);
+		ck_assert_uint_eq(d.failures, i + 1);
+		ck_assert_int_eq(d.since, T);
+		ck_assert_int_eq(d.next_try, now + backoffs[_i].wait[i]);
+		ck_assert_str_eq(d.reason, why);
+		now = d.next_try;
+	}
+	ck_assert_uint_eq(stat_ok(g_q).dests, 1);
+}
+END_TEST
+
+START_TEST(dest_ok)
+{
+	struct queue_dest d;
+	struct ob_err err;
+	char lng[512], why[300];
+
+	q_open(0);
+	memset(&d, 0xff, sizeof d);
+	ck_assert_int_eq(queue_dest_get(g_q, "a.example", &d, &err), 0);
+	ck_assert_uint_eq(d.failures, 0);
+	ck_assert_int_eq(d.next_try, 0);
+	ck_assert_str_eq(d.reason, "");
+	ck_assert_int_eq(queue_dest_ok(g_q, "a.example", &err), 0);
+	ck_assert_uint_eq(stat_ok(g_q).dests, 0);
+
+	/* a reason is cut to fit */
+	memset(why, 'w', sizeof why - 1);
+	why[sizeof why - 1] = '\0';
+	ck_assert_int_eq(queue_dest_fail(g_q, "a.example", T, 1000, 5000, why,
+	    &d, &err), 0);
+	ck_assert_uint_eq(strlen(d.reason), 255);
+	ck_assert_int_eq(queue_dest_fail(g_q, "b.example", T, 1000, 5000, "",
+	    &d, &err), 0);
+	ck_assert_str_eq(d.reason, "");
+	/* the longest name LMDB takes as a key */
+	memset(lng, 'n', 511);
+	lng[511] = '\0';
+	ck_assert_int_eq(queue_dest_fail(g_q, lng, T, 1000, 5000, "x", &d,
+	    &err), 0);
+	ck_assert_uint_eq(stat_ok(g_q).dests, 3);
+	q_close();
+
+	/* kept across opens */
+	q_open(0);
+	ck_assert_int_eq(queue_dest_get(g_q, "a.example", &d, &err), 1);
+	ck_assert_uint_eq(d.failures, 1);
+	ck_assert_int_eq(d.next_try, T + 1000);
+	ck_assert_uint_eq(strlen(d.reason), 255);
+	ck_assert_int_eq(d.reason[254], 'w');
+	ck_assert_int_eq(queue_dest_get(g_q, lng, &d, &err), 1);
+	ck_assert_str_eq(d.reason, "x");
+
+	ck_assert_int_eq(queue_dest_ok(g_q, "a.example", &err), 0);
+	ck_assert_int_eq(queue_dest_get(g_q, "a.example", &d, &err), 0);
+	ck_assert_int_eq(queue_dest_get(g_q, "b.example", &d, &err), 1);
+	ck_assert_uint_eq(stat_ok(g_q).dests, 2);
+	ck_assert_int_eq(queue_dest_ok(g_q, "a.example", &err), 0);
+	ck_assert_uint_eq(stat_ok(g_q).dests, 2);
+	/* it starts over */
+	ck_assert_int_eq(queue_dest_fail(g_q, "a.example", T + 9000, 1000,
+	    5000, "again", &d, &err), 0);
+	ck_assert_uint_eq(d.failures, 1);
+	ck_assert_int_eq(d.since, T + 9000);
+	ck_assert_int_eq(d.next_try, T + 10000);
+}
+END_TEST
+
+/* Bad names and backoff parameters: OB_PERM, nothing written. */
+static const struct {
+	size_t	 namelen;	/* of 'n's */
+	int64_t	 initial, max;
+} dest_bads[] = {
+	{ 0, 1000, 5000 },
+	{ 512, 1000, 5000 },
+	{ 5, 0, 5000 },
+	{ 5, -1000, 5000 },
+	{ 5, 1000, 999 },
+};
+
+START_TEST(dest_bad)
+{
+	struct queue_dest d;
+	struct ob_err err;
+	char name[600];
+
+	q_open(0);
+	memset(name, 'n', dest_bads[_i].namelen);
+	name[dest_bads[_i].namelen] = '\0';
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(queue_dest_fail(g_q, name, T, dest_bads[_i].initial,
+	    dest_bads[_i].max, "x", &d, &err), -1);
+	ck_assert_int_eq(err.kind, OB_PERM);
+	ck_assert_str_eq(err.text, "queue: bad destination backoff");
+	ck_assert_uint_eq(stat_ok(g_q).dests, 0);
+	if (dest_bads[_i].namelen == 0 || dest_bads[_i].namelen > 511) {
+		ck_assert_int_eq(queue_dest_get(g_q, name, &d, &err), -1);
+		ck_assert_int_eq(err.kind, OB_PERM);
+		ck_assert_str_eq(err.text, "queue: bad destination name");
+		ck_assert_int_eq(queue_dest_ok(g_q, name, &err), -1);
+		ck_assert_int_eq(err.kind, OB_PERM);
+	}
+}
+END_TEST
+
 /* ---- crash consistency -------------------------------------------------- *
  * A child opens the queue, does an operation, and stops in queue_test_hook
  * at the chosen write transaction, after telling us on a pipe; we kill -9
@@ -1994,7 +3267,7 @@ END_TEST
 
 enum crash_op {
 	CR_INIT, CR_SMALL, CR_LARGE, CR_TWO, CR_CLAIM, CR_UPDATE,
-	CR_RELEASE, CR_DELETE, CR_ABORT, CR_GC
+	CR_RELEASE, CR_DELETE, CR_ABORT, CR_GC, CR_BOUNCE
 };
 
 #define CR_LARGE_SIZE	(3 * MiB + 5)	/* 12 chunk transactions */
@@ -2018,6 +3291,7 @@ static const struct {
 	{ "claim", 1, CR_CLAIM, 2, 0, 0, 0 },
 	{ "claim", 2, CR_CLAIM, 2, 0, 1, 1 },
 	{ "update", 1, CR_UPDATE, 2, 0, 2, 2 },
+	{ "update", 1, CR_BOUNCE, 2, 0, 2, 2 },	/* neither result nor DSN */
 	{ "release", 1, CR_RELEASE, 2, 0, 2, 2 },
 	{ "delete", 1, CR_DELETE, 2, 0, 0, 0 },
 	{ "abort", 1, CR_ABORT, 2, 1, 0, 1 },
@@ -2042,6 +3316,7 @@ static void
 crash_child(int op)
 {
 	struct put p = { 0 };
+	struct queue_bounce bo, *bp = &bo;
 	struct queue_msg *m;
 	struct queue_sub *s;
 	struct queue *q;
@@ -2096,6 +3371,23 @@ crash_child(int op)
 		for (i = 0; i < m->nrcpt; i++)
 			m->rcpt[i].state = QR_DELIVERED;
 		(void)queue_update(q, &m, 1, p.now, &err);
+		break;
+	case CR_BOUNCE:		/* all failed: removed, with a bounce */
+		if (queue_claim(q, p.now, 1, 0, LEASE, ids, 4, &n, &err) ==
+		    -1 || n != 2)
+			_exit(12);
+		if (queue_load(q, ids[0], &m, &err) != 1)
+			_exit(13);
+		for (i = 0; i < m->nrcpt; i++)
+			m->rcpt[i].state = QR_FAILED;
+		memset(&bo, 0, sizeof bo);
+		bo.rcpt = m->sender;
+		bo.sender = "";
+		bo.flags = QM_BOUNCE;
+		bo.head = "report\r\n";
+		bo.headlen = 8;
+		bo.copy_body = 1;
+		(void)queue_update_dsn(q, &m, &bp, 1, p.now, &err);
 		break;
 	case CR_DELETE:
 		if (queue_claim(q, p.now, 1, 0, LEASE, ids, 1, &n, &err) ==
@@ -2291,7 +3583,7 @@ main(void)
 	tcase_add_test(tc, update_partial);
 	tcase_add_test(tc, update_next_now);
 	tcase_add_test(tc, update_all_delivered);
-	tcase_add_test(tc, update_failed_kept);
+	tcase_add_test(tc, update_failed_removed);
 	tcase_add_test(tc, update_batch);
 	tcase_add_test(tc, update_bad);
 
@@ -2307,6 +3599,36 @@ main(void)
 	tcase_add_test(tc, full_partial);
 	tcase_add_test(tc, full_grows);
 	tcase_add_test(tc, full_resized);
+
+	tc = tc_new(s, "schema2", 10);
+	tcase_add_test(tc, upgrade_v1);
+	tcase_add_loop_test(tc, record_versions, 0, NELEM(recs));
+
+	tc = tc_new(s, "dsn", 10);
+	tcase_add_test(tc, dsn_params);
+	tcase_add_loop_test(tc, dsn_bad, 0, NELEM(dsn_bads));
+	tcase_add_test(tc, update_remote);
+
+	tc = tc_new(s, "bounce", 20);
+	tcase_add_loop_test(tc, bounce_basic, 0, NELEM(bounces));
+	tcase_add_test(tc, bounce_pending);
+	tcase_add_loop_test(tc, bounce_copy, 0, NELEM(copies));
+	tcase_add_loop_test(tc, bounce_bad, 0, NELEM(bounce_bads));
+
+	tc = tc_new(s, "hold", 10);
+	tcase_add_test(tc, hold_release);
+	tcase_add_test(tc, hold_leased);
+
+	tc = tc_new(s, "retry", 10);
+	tcase_add_test(tc, retry_msgs);
+
+	tc = tc_new(s, "due", 10);
+	tcase_add_test(tc, due_counts);
+
+	tc = tc_new(s, "dest", 10);
+	tcase_add_loop_test(tc, dest_backoff, 0, NELEM(backoffs));
+	tcase_add_test(tc, dest_ok);
+	tcase_add_loop_test(tc, dest_bad, 0, NELEM(dest_bads));
 
 	tc = tc_new(s, "crash", 20);
 	tcase_add_loop_test(tc, crash, 0, NELEM(crashes));
