@@ -19,11 +19,27 @@ struct cmd_opts {
  * defaults).  Errors are printed and the program exits EX_CONFIG.  Sets up
  * logging for IDENT from the configuration.  The caller owns the result. */
 struct conf *cmd_conf(const struct cmd_opts *o, const char *ident);
+/* cmd_conf_try: the same file, loaded without exiting or touching the
+ * logging: NULL after printing the errors (SIGHUP reload). */
+struct conf *cmd_conf_try(const struct cmd_opts *o);
 
 int	cmd_sendmail(int argc, char **argv, struct cmd_opts *o);
 int	cmd_queue(int argc, char **argv, struct cmd_opts *o);
 int	cmd_flush(int argc, char **argv, struct cmd_opts *o);
 int	cmd_config(int argc, char **argv, struct cmd_opts *o);
+int	cmd_run(int argc, char **argv, struct cmd_opts *o);
+/* Queue administration (cmd_admin.c): show ID; retry ID|--all;
+ * hold ID... / release ID...; delete [--bounce] ID... */
+int	cmd_show(int argc, char **argv, struct cmd_opts *o);
+int	cmd_retry(int argc, char **argv, struct cmd_opts *o);
+int	cmd_hold(int argc, char **argv, struct cmd_opts *o);
+int	cmd_release(int argc, char **argv, struct cmd_opts *o);
+int	cmd_delete(int argc, char **argv, struct cmd_opts *o);
+
+/* cmd_exec_deliver: replace this process with outbox-deliver MODE [ARG]
+ * (with our -C and -v); returns EX_UNAVAILABLE only if that failed. */
+int	cmd_exec_deliver(const struct cmd_opts *o, const char *mode,
+	    const char *arg);
 
 /* cmd_usage_sendmail: the sendmail-mode usage text to F. */
 void	cmd_usage_sendmail(FILE *f);

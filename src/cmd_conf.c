@@ -18,6 +18,17 @@
 struct conf *
 cmd_conf(const struct cmd_opts *o, const char *ident)
 {
+	struct conf *c = cmd_conf_try(o);
+
+	if (c == NULL)
+		exit(EX_CONFIG);
+	log_init(ident, c->log_dest, o->verbose);
+	return c;
+}
+
+struct conf *
+cmd_conf_try(const struct cmd_opts *o)
+{
 	struct conf *c = conf_defaults();
 	const char *path = o->conf_path;
 	int explicit = 1;
@@ -33,9 +44,8 @@ cmd_conf(const struct cmd_opts *o, const char *ident)
 	if (explicit || access(path, F_OK) == 0 || errno != ENOENT) {
 		if (conf_load(c, path, stderr) != 0) {
 			conf_free(c);
-			exit(EX_CONFIG);
+			return NULL;
 		}
 	}
-	log_init(ident, c->log_dest, o->verbose);
 	return c;
 }

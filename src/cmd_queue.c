@@ -239,11 +239,34 @@ deliver_path(char *buf, size_t n)
 }
 
 int
-cmd_flush(int argc, char **argv, struct cmd_opts *o)
+cmd_exec_deliver(const struct cmd_opts *o, const char *mode,
+    const char *arg)
 {
 	char path[PATH_MAX];
 	const char *exe, *args[8];
-	int i, n = 0, all = 0;
+	int n = 0;
+
+	exe = deliver_path(path, sizeof path);
+	args[n++] = "outbox-deliver";
+	if (o->conf_path) {
+		args[n++] = "-C";
+		args[n++] = o->conf_path;
+	}
+	if (o->verbose)
+		args[n++] = "-v";
+	args[n++] = mode;
+	if (arg != NULL)
+		args[n++] = arg;
+	args[n] = NULL;
+	execv(exe, (char *const *)args);
+	fprintf(stderr, "outbox: cannot run %s: %s\n", exe, strerror(errno));
+	return EX_UNAVAILABLE;
+}
+
+int
+cmd_flush(int argc, char **argv, struct cmd_opts *o)
+{
+	int i, all = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0)
@@ -253,21 +276,18 @@ cmd_flush(int argc, char **argv, struct cmd_opts *o)
 			return EX_USAGE;
 		}
 	}
-	exe = deliver_path(path, sizeof path);
-	args[n++] = "outbox-deliver";
-	if (o->conf_path) {
-		args[n++] = "-C";
-		args[n++] = o->conf_path;
+	return cmd_exec_deliver(o, "flush", all ? "--all" : NULL);
+}
+
+int
+cmd_run(int argc, char **argv, struct cmd_opts *o)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: outbox run\n");
+		return EX_USAGE;
 	}
-	if (o->verbose)
-		args[n++] = "-v";
-	args[n++] = "flush";
-	if (all)
-		args[n++] = "--all";
-	args[n] = NULL;
-	execv(exe, (char *const *)args);
-	fprintf(stderr, "outbox: cannot run %s: %s\n", exe, strerror(errno));
-	return EX_UNAVAILABLE;
+	return cmd_exec_deliver(o, "run", NULL);
 }
 
 int

@@ -10,11 +10,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include "msg.h"
 #include "queue.h"
 #include "util.h"
+#include "wake.h"
 
 #define SEND_MAXLINE	8192		/* pieces of longer lines are fine */
 #define SEND_MAXHEAD	(1024 * 1024)	/* the whole header section */
@@ -476,6 +479,47 @@ fail:
 	return r;
 }
 
+/* send_kick: after the commit, get the message moving: ring the daemon,
+ * or, when none runs and deliver_on_submit says so, start a detached
+ * background delivery holding a slot (wake.h).  Nothing here changes our
+ * exit status: the message is queued whatever happens. */
+static void
+send_kick(const struct conf *c, const struct cmd_opts *o)
+{
+	char fdarg[16];
+	pid_t pid;
+	int fd, status, null;
+
+	if (wake_send(c->queue_dir) == 1 || !c->deliver_on_submit ||
+	    c->nrelays == 0)
+		return;
+	if ((fd = wake_slot(c->queue_dir, c->max_connections)) == -1)
+		return;		/* a running delivery will see it */
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		/* detached: a new session, and not our child, so that
+		 * nobody waits for it and no terminal signal reaches it */
+		if (setsid() == -1 || fork() != 0)
+			_exit(0);
+		if ((null = open("/dev/null", O_RDWR)) != -1) {
+			(void)dup2(null, 0);
+			(void)dup2(null, 1);
+			(void)dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		(void)snprintf(fdarg, sizeof fdarg, "%d", fd);
+		_exit(cmd_exec_deliver(o, "background", fdarg));
+	}
+	close(fd);
+	(void)waitpid(pid, &status, 0);
+}
+
 int
 cmd_sendmail(int argc, char **argv, struct cmd_opts *o)
 {
@@ -513,6 +557,7 @@ cmd_sendmail(int argc, char **argv, struct cmd_opts *o)
 		conf_free(c);
 		return ex;
 	}
+	send_kick(c, o);
 	conf_free(c);
 	return 0;
 }

@@ -48,7 +48,8 @@ enum conf_type {
 	CT_SIZE,	/* uint64_t bytes: 10M, 1G, 512K, bare bytes */
 	CT_DURATION,	/* int64_t ms: 30s, 5m, 2h, 5d, bare seconds */
 	CT_HOSTPORTS,	/* struct conf_relay * + a size_t count; adds up */
-	CT_ENUM		/* int, from a name table */
+	CT_ENUM,	/* int, from a name table */
+	CT_COUNT	/* int, min..max */
 };
 
 struct conf_enum {
@@ -72,9 +73,11 @@ struct conf_key {
 	conf_default_fn *defn;		/* computed default if def is NULL */
 	size_t	 count_off;	/* HOSTPORTS: the size_t count field */
 	int	 defport;	/* HOSTPORTS: port when none is given */
+	int	 off_ok;	/* DURATION: "off" is 0 */
 };
 
 static conf_check_fn conf_check_helo;
+static conf_check_fn conf_check_mailbox;
 static conf_default_fn conf_default_helo;
 
 static const struct conf_enum conf_log_enums[] = {
@@ -104,6 +107,10 @@ static const struct conf_enum conf_log_enums[] = {
 	.off = OFF(f), .def = d, .min = lo, .max = hi }
 #define K_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, .off = OFF(f), \
 	.def = d, .enums = e }
+#define K_DUR_OFF(n, f, d, lo, hi)	{ .name = n, .type = CT_DURATION, \
+	.off = OFF(f), .def = d, .min = lo, .max = hi, .off_ok = 1 }
+#define K_COUNT(n, f, d, lo, hi)	{ .name = n, .type = CT_COUNT, \
+	.off = OFF(f), .def = d, .min = lo, .max = hi }
 #define K_HOSTPORTS(n, f, cnt, port)	{ .name = n, .type = CT_HOSTPORTS, \
 	.off = OFF(f), .count_off = OFF(cnt), .defport = port }
 
@@ -125,6 +132,13 @@ static const struct conf_key conf_keys[] = {
 	K_DUR("retry_initial", retry_initial, "5m", SEC, 30 * DAY),
 	K_DUR("retry_max", retry_max, "1h", SEC, 30 * DAY),
 	K_DUR("queue_lifetime", queue_lifetime, "5d", SEC, 365 * DAY),
+	K_DUR_OFF("delay_warning", delay_warning, "4h", SEC, 365 * DAY),
+	K_STRING("bounce_from", bounce_from, NULL, conf_check_mailbox, NULL),
+	K_STRING("double_bounce_to", double_bounce_to, NULL,
+	    conf_check_mailbox, NULL),
+	K_COUNT("max_connections", max_connections, "4", 1, 1000),
+	K_BOOL("deliver_on_submit", deliver_on_submit, "yes"),
+	K_DUR("shutdown_timeout", shutdown_timeout, "30s", SEC, HOUR),
 };
 #define CONF_NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
 
@@ -147,7 +161,6 @@ static int conf_hostport(const char *s, int defport, char **host, int *port,
     char *why, size_t n);
 static int conf_hostname_ok(const char *s, int underscore);
 static const char *conf_quote(char *dst, size_t n, const char *v);
-static void conf_fmt_duration(char *dst, size_t n, int64_t ms);
 static void conf_check_order(struct conf *c, const char *path,
     const int *lines, FILE *errs, int *nerr);
 
@@ -215,6 +228,7 @@ conf_free(struct conf *c)
 		case CT_SIZE:
 		case CT_DURATION:
 		case CT_ENUM:
+		case CT_COUNT:
 			break;
 		default:
 			panic("conf_free: key %s has type %d", k->name,
@@ -326,7 +340,21 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v,
 		}
 		*FIELD(c, k, uint64_t) = sz;
 		return 0;
+	case CT_COUNT:
+		if (parse_u64(v, &sz) == -1 || sz < k->min || sz > k->max) {
+			ob_snprintf(why, n, "invalid value %s (use a number "
+			    "from %llu to %llu)", conf_quote(q, sizeof q, v),
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+			return -1;
+		}
+		*FIELD(c, k, int) = (int)sz;
+		return 0;
 	case CT_DURATION:
+		if (k->off_ok && strcmp(v, "off") == 0) {
+			*FIELD(c, k, int64_t) = 0;
+			return 0;
+		}
 		if (parse_duration_ms(v, &ms) == -1) {
 			if (conf_numeric(v, "sSmMhHdD"))
 				ob_snprintf(why, n, "duration %s is too large",
@@ -338,12 +366,12 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v,
 			return -1;
 		}
 		if ((uint64_t)ms < k->min) {
-			conf_fmt_duration(lim, sizeof lim, (int64_t)k->min);
+			fmt_duration(lim, sizeof lim, (int64_t)k->min);
 			ob_snprintf(why, n, "must be at least %s", lim);
 			return -1;
 		}
 		if (k->max != 0 && (uint64_t)ms > k->max) {
-			conf_fmt_duration(lim, sizeof lim, (int64_t)k->max);
+			fmt_duration(lim, sizeof lim, (int64_t)k->max);
 			ob_snprintf(why, n, "must be at most %s", lim);
 			return -1;
 		}
@@ -459,6 +487,28 @@ conf_addr_literal_ok(const char *s)
 	}
 	return inet_pton(AF_INET6, tmp, bin) == 1
 	    || inet_pton(AF_INET, tmp, bin) == 1;
+}
+
+/* bounce_from, double_bounce_to: a plain mailbox, local@domain, printable
+ * ASCII without spaces or angle brackets (it goes into headers and MAIL
+ * or RCPT as it is). */
+static const char *
+conf_check_mailbox(const char *v, char *why, size_t n)
+{
+	char q[QUOTE_BUF];
+	const char *at = strrchr(v, '@'), *p;
+
+	for (p = v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '<' || *p == '>' ||
+		    *p == '"' || *p == '\\' || *p == ',')
+			break;
+	if (*p != '\0' || at == NULL || at == v || p - v > 254 ||
+	    !conf_hostname_ok(at + 1, 0)) {
+		ob_snprintf(why, n, "invalid address %s (use local@domain)",
+		    conf_quote(q, sizeof q, v));
+		return why;
+	}
+	return NULL;
 }
 
 /* helo_name: a domain or an address literal, RFC 5321 4.1.1.1 (EHLO). */
@@ -624,25 +674,6 @@ conf_quote(char *dst, size_t n, const char *v)
 		dst[0] = '\0';
 	buf_free(&b);
 	return dst;
-}
-
-/* Largest unit that divides MS exactly: 5d, 2h, 5m, 30s.  Values from the
- * file are whole seconds; anything else is shown in seconds, rounded up. */
-static void
-conf_fmt_duration(char *dst, size_t n, int64_t ms)
-{
-	static const struct { int64_t mul; char suf; } u[] = {
-		{ 86400 * 1000, 'd' }, { 3600 * 1000, 'h' }, { 60 * 1000, 'm' },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof u / sizeof u[0]; i++)
-		if (ms != 0 && ms % u[i].mul == 0) {
-			ob_snprintf(dst, n, "%lld%c",
-			    (long long)(ms / u[i].mul), u[i].suf);
-			return;
-		}
-	ob_snprintf(dst, n, "%llds", (long long)(ms / 1000 + (ms % 1000 != 0)));
 }
 
 /* Report one problem: "FILE:LINE: key: problem". */
@@ -841,8 +872,8 @@ conf_check_order(struct conf *c, const char *path, const int *lines,
 		vhi = *FIELD(c, hi, int64_t);
 		if (vlo <= vhi)
 			continue;
-		conf_fmt_duration(a, sizeof a, vlo);
-		conf_fmt_duration(b, sizeof b, vhi);
+		fmt_duration(a, sizeof a, vlo);
+		fmt_duration(b, sizeof b, vhi);
 		if (lines[lo - conf_keys] > lines[hi - conf_keys]) {
 			ob_snprintf(why, sizeof why, "%s is more than %s (%s)",
 			    a, hi->name, b);
@@ -897,8 +928,15 @@ conf_print(const struct conf *c, FILE *out)
 			fprintf(out, "%s %s\n", k->name, v);
 			break;
 		case CT_DURATION:
-			conf_fmt_duration(v, sizeof v, *CFIELD(c, k, int64_t));
+			if (k->off_ok && *CFIELD(c, k, int64_t) == 0) {
+				fprintf(out, "%s off\n", k->name);
+				break;
+			}
+			fmt_duration(v, sizeof v, *CFIELD(c, k, int64_t));
 			fprintf(out, "%s %s\n", k->name, v);
+			break;
+		case CT_COUNT:
+			fprintf(out, "%s %d\n", k->name, *CFIELD(c, k, int));
 			break;
 		case CT_HOSTPORTS: {
 			const struct conf_relay *r =

@@ -34,6 +34,12 @@ struct conf {
 	int64_t	 retry_initial;	/* ms; default 5m */
 	int64_t	 retry_max;	/* ms; default 1h */
 	int64_t	 queue_lifetime;	/* ms; default 5d */
+	int64_t	 delay_warning;	/* ms; default 4h; 0 = off */
+	char	*bounce_from;	/* DSN From:; NULL = MAILER-DAEMON@helo_name */
+	char	*double_bounce_to;	/* failed bounces reported here; NULL */
+	int	 max_connections;	/* daemon's delivery workers; default 4 */
+	int	 deliver_on_submit;	/* no daemon: sendmail delivers; yes */
+	int64_t	 shutdown_timeout;	/* ms granted to workers at SIGTERM; 30s */
 };
 
 /* conf_defaults: a new configuration holding every default.  The caller

@@ -12,23 +12,33 @@
  *
  * Relay policy: relays are tried in the configured order; one that refuses
  * the connection, times out, or greets/EHLOs with an error is skipped for
- * the next.  When none can be reached, every message claimed in this run
- * is recorded as deferred with the reason, and the run stops trying (no
- * connection attempt per message).  Backoff between runs is the
- * scheduler's (a later issue): for now a deferred recipient is due again
- * at once, and each run attempts a message at most once.
+ * the next.  When none can be reached, every message due in this run is
+ * recorded as deferred with the reason (an attempt: backoff and expiry go
+ * on), the run stops trying (no connection attempt per message), and the
+ * relay list as a whole backs off (queue_dest_*): no run connects again
+ * before retry_initial * 2^(failures-1), capped at retry_max, unless asked
+ * to (--all).  The first session that gets through clears that.
+ *
+ * Results: 2xx delivered; 5xx failed and reported to the sender in a DSN
+ * queued with the result (bounce.c); 4xx or no answer deferred to the time
+ * sched_next gives, or, past queue_lifetime, failed with 4.4.7 (RFC 3463)
+ * and reported.  Each run attempts a message at most once.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include "bounce.h"
 #include "conn.h"
 #include "deliver.h"
+#include "dsn.h"
 #include "log.h"
 #include "queue.h"
+#include "sched.h"
 #include "smtpc.h"
 #include "util.h"
 
@@ -184,14 +194,50 @@ sess_open(struct session *s, const struct conf *c,
 	return -1;
 }
 
+/* jitter: a random value in [-100, 100] for sched_next. */
+static int
+jitter(void)
+{
+	static uint64_t x;
+
+	if (x == 0 && (getrandom(&x, sizeof x, GRND_NONBLOCK) !=
+	    (ssize_t)sizeof x || x == 0))
+		x = (uint64_t)ob_now_ms() * 2654435761u | 1;
+	x ^= x << 13;		/* xorshift64 */
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (int)(x % 201) - 100;
+}
+
+/* remote_host: "host" of a session name "host:port" or "[v6]:port"
+ * (Remote-MTA is a name, RFC 3464 2.3.5). */
+static char *
+remote_host(const char *name)
+{
+	const char *e;
+
+	if (name[0] == '[' && (e = strchr(name, ']')) != NULL)
+		return xstrndup(name + 1, (size_t)(e - name - 1));
+	if ((e = strrchr(name, ':')) != NULL)
+		return xstrndup(name, (size_t)(e - name));
+	return xstrdup(name);
+}
+
+/* record: recipient RI of M got reply R from RELAY at NOW.  Sets its
+ * state, attempts, next attempt (backoff, or expiry: 4.4.7) and result,
+ * logs it, and says in NOTE what the sender may have to be told. */
 static void
-record(struct queue_msg *m, size_t ri, const struct smtp_reply *r,
-    const char *relay, int64_t now, struct deliver_stats *st)
+record(const struct conf *c, struct queue_msg *m, size_t ri,
+    const struct smtp_reply *r, const char *relay, int64_t now,
+    struct bounce_note *note, struct deliver_stats *st)
 {
 	static const char *const status[] = { "deferred", "sent", "failed" };
 	struct queue_rcpt *rc = &m->rcpt[ri];
+	struct sched_policy pol;
 	char res[SMTP_REPLY_TEXT_MAX + 32], q1[600], q2[SMTP_REPLY_TEXT_MAX + 64];
+	char life[32], retry[48] = "";
 	const char *dsn = r->status;
+	int64_t next = 0;
 
 	if (r->local && *r->status != '\0')	/* "5.6.3 our reason" */
 		snprintf(res, sizeof res, "%s %s", r->status, r->text);
@@ -202,12 +248,44 @@ record(struct queue_msg *m, size_t ri, const struct smtp_reply *r,
 	rc->state = deliver_classify(r);
 	rc->attempts++;
 	rc->last_attempt = now;
-	rc->next_attempt = now;	/* the scheduler (next issue) backs off */
 	free(rc->last_result);
 	rc->last_result = xstrdup(res);
+	free(rc->remote);
+	rc->remote = r->local ? NULL : remote_host(relay);
 	if (*dsn == '\0')
 		dsn = rc->state == QR_DELIVERED ? "2.0.0"
 		    : rc->state == QR_FAILED ? "5.0.0" : "4.0.0";
+	memset(note, 0, sizeof *note);
+	note->reply = r->local ? NULL : rc->last_result;
+	note->remote = rc->remote;
+	if (r->local)
+		(void)ob_snprintf(note->reason, sizeof note->reason, "%s",
+		    r->text);
+	if (rc->state == QR_PENDING) {
+		pol.retry_initial = c->retry_initial;
+		pol.retry_max = c->retry_max;
+		pol.queue_lifetime = c->queue_lifetime;
+		next = sched_next(&pol, rc->attempts, m->arrival, now,
+		    jitter());
+		if (next == SCHED_EXPIRED) {
+			/* RFC 3463 4.4.7: delivery time expired */
+			rc->state = QR_FAILED;
+			dsn = "4.4.7";
+			fmt_duration(life, sizeof life,
+			    c->queue_lifetime);
+			(void)ob_snprintf(note->reason, sizeof note->reason,
+			    "not delivered within queue_lifetime %s; last "
+			    "error: %s", life, res);
+		} else {
+			rc->next_attempt = next;
+			note->deferred = 1;
+			snprintf(retry, sizeof retry, " retry_in=%.1fs",
+			    (double)(next - now) / 1000.0);
+		}
+	}
+	snprintf(note->status, sizeof note->status, "%s", dsn);
+	if (rc->state == QR_FAILED)
+		note->action = DSN_FAILED;
 	switch (rc->state) {
 	case QR_DELIVERED: st->delivered++; break;
 	case QR_FAILED: st->failed++; break;
@@ -216,39 +294,82 @@ record(struct queue_msg *m, size_t ri, const struct smtp_reply *r,
 	}
 	/* dsn= carries the status; a local reason goes without it */
 	log_info("%s delivery to=<%s> relay=%s status=%s dsn=%s delay=%.2fs "
-	    "%s=%s", m->idstr, log_quote(q1, sizeof q1, rc->addr), relay,
+	    "%s=%s%s%s", m->idstr, log_quote(q1, sizeof q1, rc->addr), relay,
 	    status[rc->state], dsn, (double)(now - m->arrival) / 1000.0,
 	    r->local ? "reason" : "reply",
-	    log_quote(q2, sizeof q2, r->local ? r->text : res));
+	    log_quote(q2, sizeof q2, r->local ? r->text : res),
+	    next == SCHED_EXPIRED ? " expired=yes" : "", retry);
 }
 
-/* record_all: one reply for every pending recipient of M. */
-static void
-record_all(struct queue_msg *m, const struct smtp_reply *r,
-    const char *relay, int64_t now, struct deliver_stats *st)
+/* commit_msg: M's results from this attempt are in its recipients and in
+ * NOTE: add the delay warning when it is time, prepare the DSN, and
+ * commit results and DSN in one transaction (DESIGN: bounces). */
+static int
+commit_msg(const struct conf *c, struct queue *q, struct queue_msg *m,
+    struct bounce_note *note, int64_t now, struct deliver_stats *st,
+    struct ob_err *err)
 {
+	struct queue_bounce *bp = NULL;
+	struct bounce b;
+	struct ob_err e2;
+	char q1[600];
 	size_t i;
+	int k, warn = bounce_wants_warning(c, m, now);
 
-	for (i = 0; i < m->nrcpt; i++)
-		if (m->rcpt[i].state == QR_PENDING)
-			record(m, i, r, relay, now, st);
+	for (i = 0; i < m->nrcpt; i++) {
+		if (!warn || !note[i].deferred)
+			continue;
+		note[i].action = DSN_DELAYED;
+		if (note[i].status[0] != '4')
+			snprintf(note[i].status, sizeof note[i].status,
+			    "4.0.0");
+	}
+	k = bounce_prepare(c, q, m, note, now, &b, &e2);
+	if (k == -1) {
+		/* No DSN, so no failure either: those recipients stay
+		 * pending and fail again later, with their report. */
+		log_err("%s bounce not made (%s); failed recipients kept",
+		    m->idstr, e2.text);
+		for (i = 0; i < m->nrcpt; i++)
+			if (note[i].action == DSN_FAILED) {
+				m->rcpt[i].state = QR_PENDING;
+				m->rcpt[i].next_attempt = now +
+				    c->retry_initial;
+			}
+	} else if (k == 1) {
+		bp = &b.qb;
+	}
+	k = queue_update_dsn(q, &m, &bp, 1, now, err);
+	if (k == 0 && bp != NULL) {
+		log_info("%s bounce=%s to=<%s> failed=%zu delayed=%zu",
+		    m->idstr, b.qb.idstr, log_quote(q1, sizeof q1, b.rcpt),
+		    b.nfailed, b.ndelayed);
+		st->bounces++;
+	}
+	if (bp != NULL)
+		bounce_free(&b);
+	return k;
 }
 
 /* One message on its way: its transaction and where the results go. */
 struct job {
+	const struct conf	*c;
 	struct queue_msg	*m;
 	struct smtpc_txn	 t;
 	const char		**rcpt;
 	size_t			*idx;	/* t's recipient i is m->rcpt[idx[i]] */
 	struct smtp_reply	*res;
+	struct bounce_note	*note;	/* per m->rcpt */
 };
 
 static struct job *
-job_new(struct queue_msg *m)
+job_new(const struct conf *c, struct queue_msg *m)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 	size_t i, n = 0;
 
+	j->c = c;
+	j->note = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof *j->note);
 	j->m = m;
 	j->rcpt = xcalloc(m->nrcpt, sizeof *j->rcpt);
 	j->idx = xcalloc(m->nrcpt, sizeof *j->idx);
@@ -283,10 +404,12 @@ job_finish(struct job *j, const char *relay, const char *state,
 		if (j->res[i].code == 0)
 			smtp_reply_local(&j->res[i], 451, "4.4.2", "no result: "
 			    "session ended in state %s", state);
-		record(j->m, j->idx[i], &j->res[i], relay, now, st);
+		record(j->c, j->m, j->idx[i], &j->res[i], relay, now,
+		    &j->note[j->idx[i]], st);
 	}
-	r = queue_update(q, &j->m, 1, ob_now_ms(), err);
+	r = commit_msg(j->c, q, j->m, j->note, now, st, err);
 	queue_msg_free(j->m);
+	free(j->note);
 	free(j->rcpt);
 	free(j->idx);
 	free(j->res);
@@ -374,7 +497,7 @@ send_msg(struct session *s, const struct conf *c, struct queue *q,
     struct queue_msg *m, struct pipe *p, struct buf *chunk,
     struct deliver_stats *st, struct ob_err *err)
 {
-	struct job *j = job_new(m);
+	struct job *j = job_new(c, m);
 	enum smtpc_want w;
 	int qerr = 0;
 
@@ -432,9 +555,56 @@ drain(struct session *s, const struct conf *c, struct pipe *p,
 	return qerr ? -1 : 0;
 }
 
-int
-deliver_flush(const struct conf *c, struct queue *q, int all,
+/* dest_name: the key the relay list backs off under: the list itself, so
+ * that a changed configuration starts afresh. */
+void
+deliver_dest_name(const struct conf *c, char *dst, size_t n)
+{
+	size_t i, len = 0;
+
+	len += (size_t)snprintf(dst, n, "relay");
+	for (i = 0; i < c->nrelays && len < n; i++)
+		len += (size_t)snprintf(dst + len, n - len, " %s:%d",
+		    c->relays[i].host, c->relays[i].port);
+}
+
+/* defer_claimed: no session: record IDS[from..n) as deferred with REP,
+ * each with its report (an attempt: backoff and expiry go on). */
+static int
+defer_claimed(const struct conf *c, struct queue *q, const uint64_t *ids,
+    size_t from, size_t n, const struct smtp_reply *rep,
     struct deliver_stats *st, struct ob_err *err)
+{
+	struct bounce_note *note;
+	struct queue_msg *m;
+	int64_t now;
+	size_t i, j;
+	int k;
+
+	for (i = from; i < n; i++) {
+		if ((k = queue_load(q, ids[i], &m, err)) == -1)
+			return -1;
+		if (k == 0)
+			continue;
+		st->messages++;
+		now = ob_now_ms();
+		note = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof *note);
+		for (j = 0; j < m->nrcpt; j++)
+			if (m->rcpt[j].state == QR_PENDING)
+				record(c, m, j, rep, "none", now, &note[j], st);
+		k = commit_msg(c, q, m, note, now, st, err);
+		free(note);
+		queue_msg_free(m);
+		if (k == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+deliver_flush(const struct conf *c, struct queue *q,
+    const struct deliver_opts *o, struct deliver_stats *st,
+    struct ob_err *err)
 {
 	struct smtpc_conf sc;
 	struct session s;
@@ -442,10 +612,11 @@ deliver_flush(const struct conf *c, struct queue *q, int all,
 	uint64_t ids[DELIVER_BATCH];
 	struct pipe pipe = { NULL };
 	struct smtp_reply rep;
+	struct queue_dest dest;
 	int64_t start = ob_now_ms();
 	size_t n, i;
-	int have = 0, down = 0, lost = 0, r = -1;
-	char down_why[sizeof err->text] = "";
+	int have = 0, down = 0, lost = 0, tried = 0, r = -1;
+	char down_why[sizeof err->text] = "", dname[512];
 
 	memset(st, 0, sizeof *st);
 	memset(&s, 0, sizeof s);
@@ -455,61 +626,96 @@ deliver_flush(const struct conf *c, struct queue *q, int all,
 	sc.command_timeout = c->command_timeout;
 	sc.data_timeout = c->data_timeout;
 	buf_init(&chunk, 0);
+	deliver_dest_name(c, dname, sizeof dname);
 	if (queue_gc(q, start, err) == -1)
 		goto fail;
+	if (!o->all) {
+		int k = queue_dest_get(q, dname, &dest, err);
+
+		if (k == -1)
+			goto fail;
+		if (k == 1 && dest.next_try > start) {
+			st->backed_off = 1;
+			st->next_try = dest.next_try;
+			snprintf(st->why, sizeof st->why, "%s", dest.reason);
+			r = 0;
+			goto fail;
+		}
+	}
 	for (;;) {
+		if (o->stop != NULL && *o->stop)
+			break;
 		/* A final dot may still sit in the output: it leaves with the
 		 * next message's commands, or in drain() when none come. */
-		if (queue_claim(q, ob_now_ms(), all, start, DELIVER_LEASE_MS,
+		if (queue_claim(q, ob_now_ms(), o->all, start, DELIVER_LEASE_MS,
 		    ids, DELIVER_BATCH, &n, err) == -1)
 			goto fail;
+		if (n == 0 && have && pipe.dot != NULL) {
+			/* its result may queue a bounce: look again after */
+			if (drain(&s, c, &pipe, q, st, err) == -1)
+				goto fail;
+			continue;
+		}
 		if (n == 0)
 			break;
 		for (i = 0; i < n; i++) {
 			struct queue_msg *m = NULL;
-			int k = queue_load(q, ids[i], &m, err);
+			int k;
 
-			if (k == -1)
-				goto fail;
-			if (k == 0)
-				continue;
-			st->messages++;
+			if (o->stop != NULL && *o->stop) {
+				/* unsent: due again at once, for whoever
+				 * runs next */
+				if (queue_release(q, ids + i, n - i, err)
+				    == -1)
+					goto fail;
+				break;
+			}
 			if (!have && !down) {
 				if (lost >= DELIVER_MAX_RECONNECT) {
 					snprintf(down_why, sizeof down_why,
 					    "%d sessions lost in this run",
 					    lost);
 					down = 1;
-				} else if (sess_open(&s, c, &sc, err) == 0)
+				} else if (sess_open(&s, c, &sc, err) == 0) {
 					have = 1;
-				else {
+					if (!tried && queue_dest_ok(q, dname,
+					    err) == -1)
+						goto fail;
+				} else {
 					snprintf(down_why, sizeof down_why,
 					    "%s", err->text);
 					down = 1;
+					if (!tried && queue_dest_fail(q, dname,
+					    ob_now_ms(), c->retry_initial,
+					    c->retry_max, down_why, &dest,
+					    err) == -1)
+						goto fail;
 				}
+				tried = 1;
 			}
-			if (have) {
-				k = send_msg(&s, c, q, m, &pipe, &chunk, st,
-				    err);
-				if (k == 1 && drain(&s, c, &pipe, q, st,
+			if (!have) {
+				smtp_reply_local(&rep, 451, "4.4.1",
+				    "no relay reachable: %s", down_why);
+				if (defer_claimed(c, q, ids, i, n, &rep, st,
 				    err) == -1)
-					k = -1;
-				if (k == -1)
 					goto fail;
-				if (k == 1) {
-					sess_close(&s);
-					have = 0;
-					lost++;
-				}
-				continue;
+				break;
 			}
-			smtp_reply_local(&rep, 451, "4.4.1",
-			    "no relay reachable: %s", down_why);
-			record_all(m, &rep, "none", ob_now_ms(), st);
-			k = queue_update(q, &m, 1, ob_now_ms(), err);
-			queue_msg_free(m);
+			if ((k = queue_load(q, ids[i], &m, err)) == -1)
+				goto fail;
+			if (k == 0)
+				continue;
+			st->messages++;
+			k = send_msg(&s, c, q, m, &pipe, &chunk, st, err);
+			if (k == 1 && drain(&s, c, &pipe, q, st, err) == -1)
+				k = -1;
 			if (k == -1)
 				goto fail;
+			if (k == 1) {
+				sess_close(&s);
+				have = 0;
+				lost++;
+			}
 		}
 	}
 	r = 0;
@@ -531,7 +737,10 @@ fail:
 			r = -1;
 		}
 	}
-	st->unreachable = down && st->delivered == 0;
+	if (down && st->delivered == 0) {
+		st->unreachable = 1;
+		snprintf(st->why, sizeof st->why, "%s", down_why);
+	}
 	buf_free(&chunk);
 	return r;
 }

@@ -12,17 +12,38 @@
 #include "queue.h"
 #include "smtp_reply.h"
 
+#include <signal.h>
+#include <stdint.h>
+
+struct deliver_opts {
+	int	all;		/* every message, due or not, and the relays
+				 * even while they back off */
+	volatile sig_atomic_t *stop;	/* when set (a signal handler):
+				 * finish the message in hand, release the
+				 * rest, end the session; NULL = never */
+};
+
 struct deliver_stats {
 	size_t	messages;	/* messages attempted */
 	size_t	delivered, deferred, failed;	/* recipients */
-	int	unreachable;	/* no relay could be reached */
+	size_t	bounces;	/* DSNs queued */
+	int	unreachable;	/* no relay could be reached: why says why */
+	int	backed_off;	/* not tried: the relays back off until
+				 * next_try, after why */
+	int64_t	next_try;
+	char	why[256];
 };
 
-/* deliver_flush: deliver every due message in Q (every message with ALL)
- * to the relays of C, each message attempted at most once.  0, or -1 with
- * ERR when the queue itself failed (results already recorded stay). */
-int	deliver_flush(const struct conf *c, struct queue *q, int all,
-	    struct deliver_stats *st, struct ob_err *err);
+/* deliver_flush: deliver every due message in Q to the relays of C, each
+ * message attempted at most once, as O says.  0, or -1 with ERR when the
+ * queue itself failed (results already recorded stay). */
+int	deliver_flush(const struct conf *c, struct queue *q,
+	    const struct deliver_opts *o, struct deliver_stats *st,
+	    struct ob_err *err);
+
+/* deliver_dest_name: the name C's relay list backs off under
+ * (queue_dest_*): the list itself, so a changed list starts afresh. */
+void	deliver_dest_name(const struct conf *c, char *dst, size_t n);
 
 /* deliver_classify: the recipient state (QR_*) for reply R: 2xx
  * delivered, 5xx failed, anything else (4xx, no reply) stays pending. */

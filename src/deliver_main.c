@@ -2,39 +2,118 @@
  * network (GnuTLS and libresolv are linked here, never into `outbox`).
  *
  *   outbox-deliver [-C FILE] [-v] flush [--all]
+ *   outbox-deliver [-C FILE] [-v] run
+ *   outbox-deliver [-C FILE] [-v] background SLOT-FD
  *
- * Started by `outbox flush` (and `sendmail -q`); not meant to be run by
+ * Started by `outbox flush` (and `sendmail -q`), `outbox run`, and by
+ * `sendmail` after a submission when no daemon runs (deliver_on_submit):
+ * "background" holds a slot lock (wake.h) on SLOT-FD, delivers what is
+ * due, lets the slot go and looks once more.  Not meant to be run by
  * hand, though it is harmless to.
  */
 #include "config.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "conf.h"
 #include "deliver.h"
 #include "log.h"
 #include "queue.h"
+#include "run.h"
+#include "wake.h"
 
 static int
 usage(void)
 {
-	fputs("usage: outbox-deliver [-C FILE] [-v] flush [--all]\n", stderr);
+	fputs("usage: outbox-deliver [-C FILE] [-v] flush [--all] | run | "
+	    "background SLOT-FD\n", stderr);
 	return EX_USAGE;
+}
+
+static int
+no_relay(const struct conf *c)
+{
+	log_err("no relay configured: add 'relay HOST[:PORT]' to %s "
+	    "(delivery to MX hosts comes in a later version)",
+	    c->path ? c->path : conf_default_path());
+	return EX_CONFIG;
+}
+
+static int
+flush(struct conf *c, int all)
+{
+	struct deliver_opts opts = { all, NULL };
+	struct deliver_stats st;
+	struct ob_err err;
+	struct queue *q = NULL;
+	char when[32];
+	int ex = 0;
+
+	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
+		log_err("%s", err.text);
+		return err.ex ? err.ex : EX_TEMPFAIL;
+	}
+	if (deliver_flush(c, q, &opts, &st, &err) == -1) {
+		log_err("flush: %s", err.text);
+		ex = err.ex ? err.ex : EX_TEMPFAIL;
+	} else if (st.backed_off) {
+		fmt_iso_time(when, sizeof when, st.next_try);
+		log_err("flush: the relays back off until %s after: %s "
+		    "(`outbox flush --all` tries now)", when, st.why);
+		ex = EX_TEMPFAIL;
+	} else if (st.unreachable) {
+		log_err("flush: no relay could be reached; %zu message%s "
+		    "stay queued", st.messages, st.messages == 1 ? "" : "s");
+		ex = EX_TEMPFAIL;
+	}
+	log_debug("flush done messages=%zu delivered=%zu deferred=%zu "
+	    "failed=%zu bounces=%zu", st.messages, st.delivered, st.deferred,
+	    st.failed, st.bounces);
+	queue_close(q);
+	return ex;
+}
+
+/* background: deliver while holding the slot on FD; after letting it go,
+ * look once more (wake.c says why), and go on if something is due and a
+ * slot can be had. */
+static int
+background(struct conf *c, int fd)
+{
+	struct queue *q = NULL;
+	struct ob_err err;
+	size_t ndue;
+	int64_t next;
+	int ex = 0;
+
+	while (fd >= 0) {
+		ex = flush(c, 0);
+		close(fd);
+		fd = -1;
+		if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) ==
+		    -1)
+			break;
+		if (queue_due(q, ob_now_ms(), 1, &ndue, &next, &err) == 0 &&
+		    ndue > 0)
+			fd = wake_slot(c->queue_dir, c->max_connections);
+		queue_close(q);
+		q = NULL;
+	}
+	return ex;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct cmd_opts o = { NULL, 0 };
-	struct deliver_stats st;
-	struct ob_err err;
-	struct queue *q = NULL;
 	struct conf *c;
-	int i, all = 0, ex = 0;
+	const char *mode;
+	int i, all = 0, fd = -1, ex;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("outbox", LOG_TO_STDERR, 0);
@@ -46,38 +125,40 @@ main(int argc, char **argv)
 		else
 			break;
 	}
-	if (i >= argc || strcmp(argv[i], "flush") != 0)
+	if (i >= argc)
 		return usage();
-	for (i++; i < argc; i++) {
-		if (strcmp(argv[i], "--all") == 0)
-			all = 1;
-		else
+	mode = argv[i++];
+	if (strcmp(mode, "flush") == 0) {
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--all") == 0)
+				all = 1;
+			else
+				return usage();
+		}
+	} else if (strcmp(mode, "background") == 0) {
+		char *end;
+		long v;
+
+		if (i + 1 != argc)
 			return usage();
-	}
+		v = strtol(argv[i], &end, 10);
+		if (*end != '\0' || v < 0 || v > 65535)
+			return usage();
+		fd = (int)v;
+	} else if (strcmp(mode, "run") != 0 || i != argc)
+		return usage();
 	c = cmd_conf(&o, "outbox");
+	if (strcmp(mode, "background") == 0 && c->log_dest == LOG_TO_STDERR)
+		/* no terminal: its stderr is /dev/null */
+		log_init("outbox", LOG_TO_SYSLOG, o.verbose);
 	if (c->nrelays == 0) {
-		log_err("no relay configured: add 'relay HOST[:PORT]' to %s "
-		    "(delivery to MX hosts comes in a later version)",
-		    c->path ? c->path : conf_default_path());
+		ex = no_relay(c);
 		conf_free(c);
-		return EX_CONFIG;
+		return ex;
 	}
-	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
-		log_err("%s", err.text);
-		conf_free(c);
-		return err.ex ? err.ex : EX_TEMPFAIL;
-	}
-	if (deliver_flush(c, q, all, &st, &err) == -1) {
-		log_err("flush: %s", err.text);
-		ex = err.ex ? err.ex : EX_TEMPFAIL;
-	} else if (st.unreachable) {
-		log_err("flush: no relay could be reached; %zu message%s "
-		    "stay queued", st.messages, st.messages == 1 ? "" : "s");
-		ex = EX_TEMPFAIL;
-	}
-	log_debug("flush done messages=%zu delivered=%zu deferred=%zu "
-	    "failed=%zu", st.messages, st.delivered, st.deferred, st.failed);
-	queue_close(q);
+	if (strcmp(mode, "run") == 0)
+		return run_daemon(c, &o);
+	ex = fd >= 0 ? background(c, fd) : flush(c, all);
 	conf_free(c);
 	return ex;
 }

@@ -24,8 +24,15 @@ usage(FILE *f)
 	    "                                    (also run as 'sendmail')\n"
 	    "  queue [--json]                    list the queue (also 'mailq',\n"
 	    "                                    'sendmail -bp')\n"
+	    "  run                               the daemon: deliver as mail falls\n"
+	    "                                    due, in the foreground\n"
 	    "  flush [--all]                     deliver what is due (all with --all)\n"
 	    "                                    and exit (also 'sendmail -q')\n"
+	    "  show ID                           one message: envelope, headers,\n"
+	    "                                    each recipient's attempts\n"
+	    "  retry ID...|--all                 make messages due now\n"
+	    "  hold ID... / release ID...        keep messages from delivery / let go\n"
+	    "  delete [--bounce] ID...           remove messages (telling the sender)\n"
 	    "  config [--check]                  print the effective configuration,\n"
 	    "                                    or only validate it\n"
 	    "  help, --help                      this text\n"
@@ -93,6 +100,18 @@ main(int argc, char **argv)
 		return cmd_flush(argc, argv, &o);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc, argv, &o);
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc, argv, &o);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(argc, argv, &o);
+	if (strcmp(cmd, "retry") == 0)
+		return cmd_retry(argc, argv, &o);
+	if (strcmp(cmd, "hold") == 0)
+		return cmd_hold(argc, argv, &o);
+	if (strcmp(cmd, "release") == 0)
+		return cmd_release(argc, argv, &o);
+	if (strcmp(cmd, "delete") == 0)
+		return cmd_delete(argc, argv, &o);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0
 	    || strcmp(cmd, "-h") == 0) {
 		usage(stdout);

@@ -317,6 +317,25 @@ parse_duration_ms(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Largest unit that divides MS exactly: 5d, 2h, 5m, 30s.  Values from the
+ * file are whole seconds; anything else is shown in seconds, rounded up. */
+void
+fmt_duration(char *dst, size_t n, int64_t ms)
+{
+	static const struct { int64_t mul; char suf; } u[] = {
+		{ 86400 * 1000, 'd' }, { 3600 * 1000, 'h' }, { 60 * 1000, 'm' },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof u / sizeof u[0]; i++)
+		if (ms != 0 && ms % u[i].mul == 0) {
+			ob_snprintf(dst, n, "%lld%c",
+			    (long long)(ms / u[i].mul), u[i].suf);
+			return;
+		}
+	ob_snprintf(dst, n, "%llds", (long long)(ms / 1000 + (ms % 1000 != 0)));
+}
+
 int
 parse_size(const char *s, uint64_t *out)
 {

@@ -71,6 +71,9 @@ int	parse_size(const char *s, uint64_t *out);	/* 10M 1G 512K, bare = bytes */
  * exactly ("4M", "1G", "1536K", "1000"). */
 void	fmt_size(char *dst, size_t n, uint64_t v);
 
+/* fmt_duration: MS in the configuration's syntax ("5m", "2h", "5d";
+ * anything else in seconds, rounded up). */
+void	fmt_duration(char *dst, size_t n, int64_t ms);
 /* fmt_time: RFC 5322 date-time of T (ms since epoch) in local time. */
 void	fmt_rfc5322_date(char *dst, size_t n, int64_t t_ms);
 /* fmt_iso: "2026-11-22T15:30:00Z" in UTC. */

@@ -69,6 +69,7 @@
 struct rcpt_reply {
 	char	*addr;
 	char	*reply;
+	long	 times;		/* only the first TIMES RCPTs (0 = all) */
 };
 
 static struct {
@@ -158,7 +159,7 @@ usage(void)
 	    "usage: fakesmtpd --dir DIR [--port-file F] [--port N] "
 	    "[--pid-file F]\n"
 	    "  [--ext LIST|none] [--no-ehlo] [--greeting 'CODE text']\n"
-	    "  [--rcpt-reply 'ADDR=CODE text']... [--mail-reply R] "
+	    "  [--rcpt-reply 'ADDR[#N]=CODE text']... [--mail-reply R] "
 	    "[--data-reply R]\n"
 	    "  [--dot-reply R] [--drop-after-dot N] [--latency MS] "
 	    "[--max-line N]\n"
@@ -312,15 +313,30 @@ parse_args(int argc, char **argv)
 		else if (strcmp(name, "--greeting") == 0)
 			opt.greeting = val;
 		else if (strcmp(name, "--rcpt-reply") == 0) {
-			const char *e = strchr(val, '=');
+			const char *e = strchr(val, '='), *h;
+			size_t alen;
 
 			if (e == NULL || e == val || strlen(e + 1) < 3)
-				die("--rcpt-reply wants ADDR=CODE text");
+				die("--rcpt-reply wants ADDR[#N]=CODE text");
 			opt.rr = xrealloc(opt.rr, (opt.nrr + 1) *
 			    sizeof(*opt.rr));
-			opt.rr[opt.nrr].addr = xmalloc((size_t)(e - val) + 1);
-			memcpy(opt.rr[opt.nrr].addr, val, (size_t)(e - val));
-			opt.rr[opt.nrr].addr[e - val] = '\0';
+			h = memchr(val, '#', (size_t)(e - val));
+			alen = (size_t)((h != NULL ? h : e) - val);
+			opt.rr[opt.nrr].addr = xmalloc(alen + 1);
+			memcpy(opt.rr[opt.nrr].addr, val, alen);
+			opt.rr[opt.nrr].addr[alen] = '\0';
+			opt.rr[opt.nrr].times = 0;
+			if (h != NULL) {
+				char num[32];
+				size_t hl = (size_t)(e - h - 1);
+
+				if (hl == 0 || hl >= sizeof num)
+					die("--rcpt-reply: bad #N");
+				memcpy(num, h + 1, hl);
+				num[hl] = '\0';
+				opt.rr[opt.nrr].times = (long)parse_num(name,
+				    num, 1000000);
+			}
 			opt.rr[opt.nrr].reply = xstrdup(e + 1);
 			opt.nrr++;
 		} else if (strcmp(name, "--mail-reply") == 0)
@@ -618,6 +634,29 @@ viol_name(unsigned bit)
 	return "?";
 }
 
+/* rr_count: one more RCPT matched --rcpt-reply number I; how many so
+ * far, across connections (children): DIR/rcpt-reply.I holds one line
+ * "SECONDS.NANOS" per match, so tests can see when each came. */
+static long
+rr_count(size_t i)
+{
+	char path[PATH_MAX], line[32];
+	struct timespec ts;
+	struct stat st;
+	int fd, n;
+
+	snprintf(path, sizeof path, "%s/rcpt-reply.%zu", opt.dir, i);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644)) == -1)
+		die("open %s: %s", path, strerror(errno));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(line, sizeof line, "%010lld.%09ld\n",
+	    (long long)ts.tv_sec, ts.tv_nsec);
+	if (write(fd, line, (size_t)n) != n || fstat(fd, &st) == -1)
+		die("write %s: %s", path, strerror(errno));
+	close(fd);
+	return (long)(st.st_size / n);
+}
+
 /* Record a client violation once per message (T) or connection. */
 static void
 violation(struct conn *c, struct txn *t, unsigned bit)
@@ -806,6 +845,9 @@ do_rcpt(struct conn *c, struct txn *t, char *args)
 	for (i = 0; i < opt.nrr; i++)
 		if (strcasecmp(opt.rr[i].addr, path) == 0 ||
 		    strcmp(opt.rr[i].addr, "*") == 0) {
+			if (opt.rr[i].times > 0 &&
+			    rr_count(i) > opt.rr[i].times)
+				break;	/* used up: the default reply */
 			r = opt.rr[i].reply;
 			break;
 		}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # flush_forms: `sendmail -q`, `outbox flush` and `outbox flush --all`
-# all deliver what is queued; a deferred recipient is tried again by the
-# next flush (no backoff yet) and delivered once the server takes it.
+# all deliver what is queued; a deferred recipient waits for its backoff
+# (a plain flush leaves it alone), is tried again by `flush --all`, and is
+# delivered alone once the server takes it.
 . "$TESTLIB"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
@@ -29,6 +30,8 @@ assert_eq "$(queue_states | awk '{ print $2, $3, $4 }' | sort | tr '\n' ' ')" \
 srv_PORT=""			# write_conf: no relay line for srv
 write_conf "relay 127.0.0.1:$ok_PORT"
 ob flush >&2 || fail "flush exited $?"
+assert_eq "$(count_delivered ok)" 0 "delivered while backing off (retry_initial 5m)"
+ob flush --all >&2 || fail "flush --all exited $?"
 assert_eq "$(count_delivered ok)" 1 "delivered on the second attempt"
 env=$(delivered_files ok | sed 's/\.eml$/.env/')
 grep -q '^RCPT TO:<later@test.example>' "$env" ||

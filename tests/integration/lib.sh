@@ -23,6 +23,13 @@
 #   mkmsg N SIZE [TO]       a message with Message-ID <N@test>, SIZE body bytes
 #   deliver_one             flush; exactly one new delivery in $eml/$env
 #   crlf / uncrlf           filters: LF <-> CRLF line ends
+#   start_daemon            `outbox run` in the background, in its own
+#                           process group ($DAEMON_PID; log $T/daemon.log)
+#   stop_daemon [SIG]       SIGTERM (or SIG) and wait (bounded); $DAEMON_RC
+#   dsn_files NAME          .eml paths of DSNs (MAIL FROM:<>) NAME received
+#   dsn_check EML ACTION RCPT STATUS [TEXT]  EML is an RFC 3464 report
+#                           with that per-recipient block (TEXT: in the
+#                           Diagnostic-Code)
 #   fail MSG / skip WHY / assert_eq A B WHAT / assert_file_eq F1 F2 WHAT
 #   wait_for CMD...         retry CMD until it succeeds (WAIT_TIMEOUT, 10 s)
 
@@ -43,6 +50,11 @@ _lib_cleanup()
 {
 	_lc_rc=$?
 	trap - EXIT INT TERM HUP
+	if [ -n "${_lib_daemon:-}" ]; then
+		# the daemon's workers are its children: its process group
+		kill -9 -- "-$_lib_daemon" "$_lib_daemon" 2>/dev/null
+		wait "$_lib_daemon" 2>/dev/null
+	fi
 	for _lc_n in $_lib_servers; do
 		stop_server "$_lc_n"
 	done
@@ -164,6 +176,9 @@ write_conf()
 		echo "queue_dir $T/queue"
 		echo "helo_name test.example"
 		echo "log stderr"
+		# tests flush when they mean to; deliver_on_submit and the
+		# daemon have their own tests
+		echo "deliver_on_submit no"
 		if [ -n "${srv_PORT:-}" ]; then
 			echo "relay 127.0.0.1:$srv_PORT"
 		fi
@@ -304,4 +319,77 @@ crlf()
 uncrlf()
 {
 	sed 's/\r$//'
+}
+
+# dsn_files NAME: the DSNs server NAME received (null reverse-path).
+dsn_files()
+{
+	for _df in $(delivered_files "$1"); do
+		grep -q '^MAIL FROM:<>' "${_df%.eml}.env" && echo "$_df"
+	done
+	return 0
+}
+
+# dsn_check EML ACTION RCPT STATUS [TEXT]: EML is a multipart/report
+# (RFC 3464) whose delivery-status part has a block for RCPT with that
+# Action and Status (and TEXT in its Diagnostic-Code or the human part).
+dsn_check()
+{
+	python3 - "$@" <<'PY' || fail "$1 is not the DSN expected ($2 $3 $4)"
+import email, email.policy, sys
+path, action, rcpt, status = sys.argv[1:5]
+text = sys.argv[5] if len(sys.argv) > 5 else None
+raw = open(path, 'rb').read()
+assert b'\n' not in raw.replace(b'\r\n', b''), 'bare LF'
+assert max(len(l) for l in raw.split(b'\r\n')) <= 998, 'line over 998'
+m = email.message_from_bytes(raw, policy=email.policy.compat32)
+assert m.get_content_type() == 'multipart/report', m.get_content_type()
+assert m.get_param('report-type') == 'delivery-status'
+assert m['Auto-Submitted'] == 'auto-replied'
+parts = m.get_payload()
+types = [p.get_content_type() for p in parts]
+assert types[:2] == ['text/plain', 'message/delivery-status'], types
+assert types[2] in ('text/rfc822-headers', 'message/rfc822'), types
+blocks = parts[1].get_payload()
+found = None
+for b in blocks[1:]:
+    f = {k.lower(): ' '.join(v.split()) for k, v in b.items()}
+    if f.get('final-recipient', '').endswith(rcpt):
+        found = f
+assert found, 'no block for %s in %r' % (rcpt, [b.items() for b in blocks])
+assert found['action'] == action, found
+assert found['status'] == status, found
+if text:
+    human = parts[0].get_payload(decode=True).decode('ascii', 'replace')
+    assert text in found.get('diagnostic-code', '') or text in human, (text, found)
+PY
+}
+
+# start_daemon: `outbox run` in the background, in a process group of its
+# own so that cleanup can kill it with its workers; waits for its doorbell.
+start_daemon()
+{
+	rm -f "$T/queue/daemon.sock"
+	setsid "$OUTBOX" run >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	_lib_daemon=$DAEMON_PID
+	wait_for test -S "$T/queue/daemon.sock" ||
+	    fail "the daemon did not start: $(cat "$T/daemon.log")"
+}
+
+# stop_daemon [SIG]: signal the daemon and wait for it (WAIT_TIMEOUT);
+# its exit status goes to DAEMON_RC.
+stop_daemon()
+{
+	kill -"${1:-TERM}" "$DAEMON_PID" 2>/dev/null
+	_sd_i=0
+	while kill -0 "$DAEMON_PID" 2>/dev/null; do
+		_sd_i=$((_sd_i + 1))
+		[ "$_sd_i" -le $((WAIT_TIMEOUT * 20)) ] ||
+		    fail "the daemon did not stop in ${WAIT_TIMEOUT}s"
+		sleep 0.05
+	done
+	DAEMON_RC=0
+	wait "$DAEMON_PID" || DAEMON_RC=$?
+	_lib_daemon=""
 }

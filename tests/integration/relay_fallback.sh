@@ -52,7 +52,7 @@ PY
 # ---- the relay comes back: the next flush delivers it -------------------------
 start_server good
 write_conf "relay 127.0.0.1:$good_PORT"
-ob flush >&2 || fail "flush after recovery exited $?"
+ob flush --all >&2 || fail "flush after recovery exited $?"
 assert_eq "$(queue_count)" 0 "queue after recovery"
 n=0
 for f in $(delivered_files good); do

@@ -5,38 +5,34 @@
 . "$TESTLIB"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
-start_server small --ext "PIPELINING,8BITMIME,SIZE 1000,ENHANCEDSTATUSCODES"
+start_server small --ext "PIPELINING,8BITMIME,SIZE 4000,ENHANCEDSTATUSCODES"
 start_server old --no-ehlo
 write_conf "relay 127.0.0.1:$small_PORT"
 
 hdr() {
 	printf 'Date: Mon, 24 Nov 2025 13:00:00 +0000\nMessage-ID: <%s@example.org>\nFrom: sender@example.org\nSubject: %s\n\n' "$1" "$1"
 }
-{ hdr size-big; awk 'BEGIN { for (i = 0; i < 50; i++) printf "%099d\n", i }'; } > "$T/big.msg"
+{ hdr size-big; awk 'BEGIN { for (i = 0; i < 100; i++) printf "%099d\n", i }'; } > "$T/big.msg"
 { hdr size-small; echo "a small body"; } > "$T/small.msg"
 sendmail -f sender@example.org big@example.org < "$T/big.msg" || fail "sendmail exited $?"
 sendmail -f sender@example.org small@example.org < "$T/small.msg" || fail "sendmail exited $?"
 ob flush >&2 || fail "flush exited $?"
 
-assert_eq "$(count_delivered small)" 1 "deliveries to the SIZE 1000 server"
-eml=$(delivered_files small)
-grep -q 'size-small' "$eml" || fail "the wrong message was delivered"
+# the small message, and the oversized one's DSN to its sender
+assert_eq "$(count_delivered small)" 2 "deliveries to the SIZE 4000 server"
+dsn=$(dsn_files small)
+[ -n "$dsn" ] || fail "no DSN for the oversized message"
+for eml in $(delivered_files small); do
+	[ "$eml" = "$dsn" ] && continue
+	grep -q 'size-small' "$eml" || fail "the wrong message was delivered"
+done
 tr="$T/small"
-assert_eq "$(cat "$tr"/transcript.* | grep -ic '^MAIL FROM:')" 1 \
-    "MAIL commands (none for the oversized message)"
+assert_eq "$(cat "$tr"/transcript.* | grep -ic '^MAIL FROM:')" 2 \
+    "MAIL commands (none for the oversized message, one for its DSN)"
 grep -qi '^RCPT TO:<big@example.org>' "$tr"/transcript.* &&
     fail "RCPT sent for the oversized message"
-ob queue --json > "$T/q.json" || fail "queue --json exited $?"
-python3 - "$T/q.json" <<'PY' || fail "oversized message not failed with 552"
-import json, sys
-q = json.load(open(sys.argv[1]))
-assert len(q) == 1, q
-r = q[0]['recipients']
-assert [x['address'] for x in r] == ['big@example.org'], r
-r = r[0]
-assert r['state'] == 'failed', r
-assert r['last_result'] and ('552' in r['last_result'] or '5.3.4' in r['last_result']), r
-PY
+dsn_check "$dsn" failed big@example.org 5.3.4
+assert_eq "$(queue_count)" 0 "queue after the oversized message's DSN"
 
 # ---- HELO fallback -------------------------------------------------------------
 write_conf "relay 127.0.0.1:$old_PORT"

@@ -131,7 +131,7 @@ for mode in greet ehlo body dot; do
 	assert_eq "$(queue_states | awk '{ print $3 }')" "pending" \
 	    "$mode: the message is still queued"
 	write_conf "max_message_size 64M"	# a sane relay delivers it
-	ob flush >&2 || fail "flush to the test server exited $?"
+	ob flush --all >&2 || fail "flush to the test server exited $?"
 	assert_eq "$(queue_count)" 0 "$mode: queue after the good flush"
 	n=$((n + 1))
 	assert_eq "$(count_delivered srv)" "$n" "$mode: delivered in the end"

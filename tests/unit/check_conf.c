@@ -171,7 +171,13 @@ START_TEST(defaults_print)
 	    "data_timeout 10m\n"
 	    "retry_initial 5m\n"
 	    "retry_max 1h\n"
-	    "queue_lifetime 5d\n", c->helo_name);
+	    "queue_lifetime 5d\n"
+	    "delay_warning 4h\n"
+	    "# bounce_from (none)\n"
+	    "# double_bounce_to (none)\n"
+	    "max_connections 4\n"
+	    "deliver_on_submit yes\n"
+	    "shutdown_timeout 30s\n", c->helo_name);
 	ck_assert_str_eq(out, exp);
 	free(exp);
 	free(out);
@@ -415,6 +421,26 @@ static const struct {
 	{ "data_timeout 86401\n", "1: data_timeout: must be at most 1d" },
 	{ "retry_max 31d\n", "1: retry_max: must be at most 30d" },
 	{ "queue_lifetime 366d\n", "1: queue_lifetime: must be at most 365d" },
+	{ "delay_warning 0\n", "1: delay_warning: must be at least 1s" },
+	{ "delay_warning never\n", "1: delay_warning: invalid duration "
+	    "\"never\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "retry_initial off\n", "1: retry_initial: invalid duration \"off\" "
+	    "(use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
+	{ "max_connections 0\n", "1: max_connections: invalid value \"0\" "
+	    "(use a number from 1 to 1000)" },
+	{ "max_connections 1001\n", "1: max_connections: invalid value "
+	    "\"1001\" (use a number from 1 to 1000)" },
+	{ "max_connections 4x\n", "1: max_connections: invalid value \"4x\" "
+	    "(use a number from 1 to 1000)" },
+	{ "bounce_from MAILER-DAEMON\n", "1: bounce_from: invalid address "
+	    "\"MAILER-DAEMON\" (use local@domain)" },
+	{ "bounce_from <a@b.example>\n", "1: bounce_from: invalid address "
+	    "\"<a@b.example>\" (use local@domain)" },
+	{ "double_bounce_to a@b..example\n", "1: double_bounce_to: invalid address "
+	    "\"a@b..example\" (use local@domain)" },
+	{ "deliver_on_submit maybe\n", "1: deliver_on_submit: invalid value "
+	    "\"maybe\" (use yes or no)" },
+	{ "shutdown_timeout 2h\n", "1: shutdown_timeout: must be at most 1h" },
 	{ "connect_timeout 30x\n", "1: connect_timeout: invalid duration "
 	    "\"30x\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
 	{ "connect_timeout 1w\n", "1: connect_timeout: invalid duration "
@@ -937,7 +963,13 @@ START_TEST(print_exact)
 	    "data_timeout 1M\n"
 	    "retry_initial 60\n"
 	    "retry_max 48h\n"
-	    "queue_lifetime 7d\n", &errs);
+	    "queue_lifetime 7d\n"
+	    "delay_warning off\n"
+	    "bounce_from postmaster@me.example\n"
+	    "double_bounce_to root@me.example\n"
+	    "max_connections 12\n"
+	    "deliver_on_submit no\n"
+	    "shutdown_timeout 120\n", &errs);
 
 	ck_assert_int_eq(n, 0);
 	out = print_str(c);
@@ -957,7 +989,13 @@ START_TEST(print_exact)
 	    "data_timeout 1m\n"
 	    "retry_initial 1m\n"
 	    "retry_max 2d\n"
-	    "queue_lifetime 7d\n", tpath);
+	    "queue_lifetime 7d\n"
+	    "delay_warning off\n"
+	    "bounce_from postmaster@me.example\n"
+	    "double_bounce_to root@me.example\n"
+	    "max_connections 12\n"
+	    "deliver_on_submit no\n"
+	    "shutdown_timeout 2m\n", tpath);
 	ck_assert_str_eq(out, exp);
 	free(exp);
 	free(out);

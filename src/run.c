@@ -1,0 +1,349 @@
+/* run.c - `outbox run`: the daemon, a scheduler loop over the queue.
+ *
+ * One process watches the queue and starts delivery workers; it never
+ * talks SMTP itself.  Each worker is a child process holding one
+ * connection and sending every due message it can claim over it
+ * (deliver_flush); leases in the queue keep two workers, or a worker and a
+ * cron flush, off the same message.
+ *
+ * The loop: look at the due index (queue_due: how many are due now, when
+ * the next one is), start workers up to max_connections (one per
+ * DELIVER_BATCH due messages), then sleep in poll() until the earliest due
+ * time, a submission's doorbell (wake.h), or a signal.  With nothing due
+ * it sleeps until something is: no polling.  While the relays back off
+ * (queue_dest_get) it sleeps until their next try.
+ *
+ * Signals arrive through a self-pipe.  SIGTERM/SIGINT: start nothing new,
+ * pass SIGTERM on (a worker finishes the message in hand, releases the rest
+ * and says QUIT), wait up to shutdown_timeout, SIGKILL what is left (its
+ * messages stay queued; their leases die with it), exit 0.  SIGHUP: read
+ * the configuration again; a bad one is reported and the old one kept.
+ * SIGCHLD: a worker ended; one that died by a signal has its leases freed
+ * at once (queue_gc), so its messages need not wait for the lease to run
+ * out.
+ *
+ * The daemon's queue environment is closed before each fork, so no LMDB
+ * environment ever crosses fork() (queue.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "deliver.h"
+#include "log.h"
+#include "queue.h"
+#include "run.h"
+#include "wake.h"
+
+#define RUN_BATCH	16		/* due messages per worker started */
+#define RUN_MAX_SLEEP	(3600 * 1000)	/* ms; a guard against clock jumps */
+
+static volatile sig_atomic_t run_term, run_hup, run_chld;
+static volatile sig_atomic_t worker_stop;
+static int run_pipe[2] = { -1, -1 };
+
+static void
+run_signal(int sig)
+{
+	int e = errno;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		run_term = 1;
+	else if (sig == SIGHUP)
+		run_hup = 1;
+	else if (sig == SIGCHLD)
+		run_chld = 1;
+	if (run_pipe[1] != -1)
+		(void)write(run_pipe[1], "s", 1);
+	errno = e;
+}
+
+static void
+worker_signal(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static void
+on_signal(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;		/* no SA_RESTART: poll returns */
+	(void)sigaction(sig, &sa, NULL);
+}
+
+struct daemon {
+	struct conf	*c;
+	const struct cmd_opts *o;
+	struct queue	*q;
+	pid_t		*workers;
+	int		 nworkers;
+	int		 lockfd, sockfd;
+	int		 reaped_badly;	/* a worker died by a signal */
+};
+
+static int
+d_queue(struct daemon *d, struct ob_err *err)
+{
+	if (d->q != NULL)
+		return 0;
+	return queue_open(&d->q, d->c->queue_dir, d->c->queue_max_size, err);
+}
+
+/* worker_main: the child.  Delivers what it can claim, then exits. */
+static void
+worker_main(struct daemon *d)
+{
+	struct deliver_opts opts = { 0, &worker_stop };
+	struct deliver_stats st;
+	struct ob_err err;
+	struct queue *q = NULL;
+	int ex = 0;
+
+	on_signal(SIGTERM, worker_signal);
+	on_signal(SIGINT, SIG_IGN);
+	on_signal(SIGHUP, SIG_IGN);
+	on_signal(SIGCHLD, SIG_DFL);
+	close(run_pipe[0]);
+	close(run_pipe[1]);
+	close(d->sockfd);
+	close(d->lockfd);
+	if (queue_open(&q, d->c->queue_dir, d->c->queue_max_size,
+	    &err) == -1) {
+		log_err("worker: %s", err.text);
+		_exit(EX_TEMPFAIL);
+	}
+	if (deliver_flush(d->c, q, &opts, &st, &err) == -1) {
+		log_err("worker: %s", err.text);
+		ex = EX_TEMPFAIL;
+	}
+	log_debug("worker done messages=%zu delivered=%zu deferred=%zu "
+	    "failed=%zu bounces=%zu", st.messages, st.delivered, st.deferred,
+	    st.failed, st.bounces);
+	queue_close(q);
+	_exit(ex);
+}
+
+static int
+spawn_worker(struct daemon *d)
+{
+	pid_t pid;
+
+	queue_close(d->q);	/* no environment crosses fork() */
+	d->q = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		log_err("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		worker_main(d);
+	d->workers[d->nworkers++] = pid;
+	log_debug("worker %ld started (%d running)", (long)pid, d->nworkers);
+	return 0;
+}
+
+static void
+reap(struct daemon *d)
+{
+	pid_t pid;
+	int status, i;
+
+	run_chld = 0;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < d->nworkers; i++)
+			if (d->workers[i] == pid) {
+				d->workers[i] = d->workers[--d->nworkers];
+				break;
+			}
+		if (WIFSIGNALED(status)) {
+			log_warn("worker %ld killed by signal %d; its messages "
+			    "are released", (long)pid, WTERMSIG(status));
+			d->reaped_badly = 1;
+		} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			log_warn("worker %ld exited with status %d", (long)pid,
+			    WEXITSTATUS(status));
+	}
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct conf *nc;
+	char *qd;
+
+	run_hup = 0;
+	nc = cmd_conf_try(d->o);
+	if (nc == NULL) {
+		log_err("configuration not reloaded: keeping the one in use");
+		return;
+	}
+	if (strcmp(nc->queue_dir, d->c->queue_dir) != 0) {
+		log_warn("queue_dir changed to %s: takes effect at restart; "
+		    "keeping %s", nc->queue_dir, d->c->queue_dir);
+		qd = nc->queue_dir;
+		nc->queue_dir = xstrdup(d->c->queue_dir);
+		free(qd);
+	}
+	if (nc->max_connections > d->c->max_connections)
+		d->workers = xreallocarray(d->workers,
+		    (size_t)nc->max_connections, sizeof *d->workers);
+	conf_free(d->c);
+	d->c = nc;
+	log_info("configuration reloaded");
+}
+
+/* schedule: start the workers that are wanted now; the ms to sleep. */
+static int64_t
+schedule(struct daemon *d)
+{
+	struct queue_dest dest;
+	struct ob_err err;
+	char dname[512];
+	size_t ndue;
+	int64_t now = ob_now_ms(), next, wait = RUN_MAX_SLEEP;
+	int want;
+
+	if (d_queue(d, &err) == -1) {
+		log_err("%s; trying again in 10s", err.text);
+		return 10000;
+	}
+	if (d->reaped_badly) {
+		if (queue_gc(d->q, now, &err) == -1)
+			log_err("%s", err.text);
+		d->reaped_badly = 0;
+	}
+	if (queue_due(d->q, now, (size_t)d->c->max_connections * RUN_BATCH,
+	    &ndue, &next, &err) == -1) {
+		log_err("%s; trying again in 10s", err.text);
+		return 10000;
+	}
+	if (ndue > 0 && d->c->nrelays > 0) {
+		deliver_dest_name(d->c, dname, sizeof dname);
+		if (queue_dest_get(d->q, dname, &dest, &err) == 1 &&
+		    dest.next_try > now) {
+			log_debug("relays back off for %.1fs: %s",
+			    (double)(dest.next_try - now) / 1000.0,
+			    dest.reason);
+			return dest.next_try - now;
+		}
+	}
+	want = (int)((ndue + RUN_BATCH - 1) / RUN_BATCH);
+	if (want > d->c->max_connections)
+		want = d->c->max_connections;
+	while (d->nworkers < want)
+		if (spawn_worker(d) == -1)
+			return 1000;
+	if (ndue == 0 && next > now)
+		wait = next - now;
+	/* else: workers are busy with what is due; their exit wakes us */
+	return wait < RUN_MAX_SLEEP ? wait : RUN_MAX_SLEEP;
+}
+
+int
+run_daemon(struct conf *c, const struct cmd_opts *o)
+{
+	struct daemon d;
+	struct pollfd pfd[2];
+	struct ob_err err;
+	int64_t wait, kill_at = 0;
+	pid_t other;
+	char b[64];
+	int i;
+
+	memset(&d, 0, sizeof d);
+	d.c = c;
+	d.o = o;
+	d.lockfd = d.sockfd = -1;
+	if (wake_lock(c->queue_dir, &d.lockfd, &other, &err) == -1) {
+		log_err("outbox run: %s", err.text);
+		conf_free(c);
+		return other ? EX_UNAVAILABLE : EX_TEMPFAIL;
+	}
+	if (d_queue(&d, &err) == -1) {
+		log_err("outbox run: %s", err.text);
+		conf_free(c);
+		return err.ex ? err.ex : EX_TEMPFAIL;
+	}
+	if (wake_listen(c->queue_dir, &d.sockfd, &err) == -1 ||
+	    pipe2(run_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_err("outbox run: %s", d.sockfd == -1 ? err.text :
+		    strerror(errno));
+		queue_close(d.q);
+		conf_free(c);
+		return EX_OSERR;
+	}
+	d.workers = xcalloc((size_t)c->max_connections, sizeof *d.workers);
+	on_signal(SIGTERM, run_signal);
+	on_signal(SIGINT, run_signal);
+	on_signal(SIGHUP, run_signal);
+	on_signal(SIGCHLD, run_signal);
+	log_info("daemon started pid=%ld queue=%s max_connections=%d",
+	    (long)getpid(), c->queue_dir, c->max_connections);
+
+	for (;;) {
+		if (run_chld)
+			reap(&d);
+		if (run_term && kill_at == 0) {
+			log_info("stopping: %d worker%s to finish", d.nworkers,
+			    d.nworkers == 1 ? "" : "s");
+			kill_at = ob_mono_ms() + d.c->shutdown_timeout;
+			for (i = 0; i < d.nworkers; i++)
+				(void)kill(d.workers[i], SIGTERM);
+		}
+		if (kill_at != 0) {
+			if (d.nworkers == 0)
+				break;
+			wait = kill_at - ob_mono_ms();
+			if (wait <= 0) {
+				log_warn("shutdown_timeout: killing %d "
+				    "worker%s; their messages stay queued",
+				    d.nworkers, d.nworkers == 1 ? "" : "s");
+				for (i = 0; i < d.nworkers; i++)
+					(void)kill(d.workers[i], SIGKILL);
+				wait = 1000;
+				kill_at = ob_mono_ms() + 1000 * 3600;
+			}
+		} else {
+			if (run_hup)
+				reload(&d);
+			wait = schedule(&d);
+		}
+		pfd[0].fd = d.sockfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = run_pipe[0];
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, (int)(wait > INT_MAX ? INT_MAX : wait)) > 0) {
+			if (pfd[0].revents)
+				(void)wake_drain(d.sockfd);
+			if (pfd[1].revents)
+				while (read(run_pipe[0], b, sizeof b) > 0)
+					;
+		}
+	}
+	log_info("daemon stopped");
+	queue_close(d.q);
+	close(d.sockfd);
+	close(d.lockfd);	/* the socket file stays: sends get ECONNREFUSED */
+	free(d.workers);
+	conf_free(d.c);
+	return 0;
+}
