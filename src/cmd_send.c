@@ -38,6 +38,9 @@ struct send_opts {
 	const char	*sender;	/* -f, -r */
 	const char	*full_name;	/* -F */
 	int		 mode;		/* 'm' send, 'p' list, 'q' flush, 'i' */
+	unsigned	 notify;	/* -N: QN_*, 0 = not given */
+	int		 ret;		/* -R: QRET_* */
+	const char	*envid;		/* -V */
 	char	       **rcpt;		/* command-line recipients */
 	int		 nrcpt;
 };
@@ -49,8 +52,9 @@ cmd_usage_sendmail(FILE *f)
 	    " [--] [recipient ...]\n"
 	    "       sendmail -bp      list the queue (mailq)\n"
 	    "       sendmail -q       deliver what is due\n"
-	    "Accepted and ignored: -oX... -odi -odb -eX -B type -N dsn -R ret"
-	    " -V envid -X file\n"
+	    "DSN (RFC 3461): -N never|success,failure,delay  -R full|hdrs"
+	    "  -V envid\n"
+	    "Accepted and ignored: -oX... -odi -odb -eX -B type -X file\n"
 	    "  -L tag -h hops -O opt=val -Ax -U -G -n -m -s.  See outbox(8).\n",
 	    f);
 }
@@ -89,6 +93,50 @@ usage_error(const char *fmt, ...)
 /* parse_flags: sendmail's option syntax.  Flags end at "--" or at the
  * first argument that is not one (as POSIX getopt does).  Returns 0 or an
  * exit code. */
+/* parse_notify: sendmail's -N (RFC 3461 4.1 NOTIFY): "never", or a
+ * comma-separated list of success, failure and delay. */
+static int
+parse_notify(const char *v, unsigned *out)
+{
+	char buf[64], *tok, *save = NULL;
+	unsigned n = 0;
+
+	if (ob_strcasecmp(v, "never") == 0) {
+		*out = QN_NEVER;
+		return 0;
+	}
+	if (ob_snprintf(buf, sizeof buf, "%s", v) == -1)
+		return -1;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (ob_strcasecmp(tok, "success") == 0)
+			n |= QN_SUCCESS;
+		else if (ob_strcasecmp(tok, "failure") == 0)
+			n |= QN_FAILURE;
+		else if (ob_strcasecmp(tok, "delay") == 0)
+			n |= QN_DELAY;
+		else
+			return -1;
+	}
+	if (n == 0)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* envid_ok: an ENVID we can store and later print in a DSN (RFC 3461
+ * 4.4: up to 100 characters of xtext; we take printable ASCII). */
+static int
+envid_ok(const char *v)
+{
+	size_t n = 0;
+
+	for (; *v; v++, n++)
+		if (*v <= ' ' || *v >= 0x7f || *v == '+' || *v == '=')
+			return 0;
+	return n >= 1 && n <= 100;
+}
+
 static int
 parse_flags(int argc, char **argv, struct send_opts *so, struct cmd_opts *o)
 {
@@ -126,7 +174,29 @@ parse_flags(int argc, char **argv, struct send_opts *so, struct cmd_opts *o)
 			case 'C':
 				o->conf_path = val;
 				break;
-			default:	/* B N R V X L h O: accepted, ignored */
+			case 'N':
+				if (parse_notify(val, &so->notify) == -1)
+					return usage_error("-N %s: use never, "
+					    "or a list of success, failure, "
+					    "delay", val);
+				break;
+			case 'R':
+				if (ob_strcasecmp(val, "full") == 0)
+					so->ret = QRET_FULL;
+				else if (ob_strcasecmp(val, "hdrs") == 0)
+					so->ret = QRET_HDRS;
+				else
+					return usage_error("-R %s: use full "
+					    "or hdrs", val);
+				break;
+			case 'V':
+				if (!envid_ok(val))
+					return usage_error("-V: the envelope "
+					    "id must be 1 to 100 printable "
+					    "ASCII characters");
+				so->envid = val;
+				break;
+			default:	/* B X L h O: accepted, ignored */
 				break;
 			}
 			continue;
@@ -369,7 +439,8 @@ send_message(const struct conf *c, const struct send_opts *so,
 	char user[256], gecos[256], *sender = NULL;
 	static char rbuf[65536];
 	const char *data = rbuf, *line;
-	size_t avail = 0, len;
+	unsigned *notify = NULL;
+	size_t avail = 0, len, i;
 	int eof = 0, in_head = 1, cont = 0, r = -1;
 	unsigned long lineno = 0;
 	int64_t now = ob_now_ms();
@@ -457,6 +528,12 @@ send_message(const struct conf *c, const struct send_opts *so,
 		goto fail;
 
 	/* The commit point: exit 0 depends on this synced transaction. */
+	if (so->notify != 0) {
+		notify = xcalloc(rcpt.n, sizeof *notify);
+		for (i = 0; i < rcpt.n; i++)
+			notify[i] = so->notify;
+	}
+	queue_sub_dsn(st.sub, so->ret, so->envid, notify, NULL);
 	if (queue_sub_commit(st.sub, sender, (const char *const *)rcpt.v,
 	    rcpt.n, st.flags, now, err) == -1)
 		goto fail;
@@ -476,6 +553,7 @@ fail:
 	addr_list_free(&rcpt);
 	buf_free(&head);
 	free(sender);
+	free(notify);
 	return r;
 }
 

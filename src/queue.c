@@ -1960,7 +1960,6 @@ q_put_bounce(struct queue *q, MDB_txn *txn, uint64_t orig,
 		return rc == MDB_KEYEXIST ? MDB_CORRUPTED : rc;
 	memset(&rc0, 0, sizeof rc0);
 	rc0.addr = (char *)(uintptr_t)b->rcpt;
-	rc0.notify = QN_NEVER;
 	buf_init(&tmp, 0);
 	rcpt_encode(&tmp, &rc0);
 	v.mv_data = tmp.p;

@@ -13,6 +13,10 @@
 #   BENCH_RUNS      runs per figure (default 3, at least 1)
 #   BENCH_STRACE_N  messages in the traced fsync batch (default 100)
 #   BENCH_BIG       size of the big message in bytes (default 20 MiB)
+#   BENCH_D_N       messages for the daemon's 1/4/8-connection delivery
+#                   (default 400, against the ${BENCH_LAT_MS} ms server)
+#   BENCH_DUE_SIZES queue sizes for the due-lookup timing
+#                   (default "1000 100000")
 #   KEEP=1          keep the work directory
 
 : "${TESTLIB:?TESTLIB is not set (run through make bench)}"
@@ -26,6 +30,8 @@ LAT_MS=${BENCH_LAT_MS:-50}
 RUNS=${BENCH_RUNS:-3}
 STRACE_N=${BENCH_STRACE_N:-100}
 BIG=${BENCH_BIG:-20971520}
+D_N=${BENCH_D_N:-400}
+DUE_SIZES=${BENCH_DUE_SIZES:-"1000 100000"}
 [ "$RUNS" -ge 1 ] || RUNS=1
 LOG=$T/bench.err		# outbox's own log lines go here
 SENDER=sender@test.example
@@ -82,6 +88,8 @@ bench_conf()
 		echo "log stderr"
 		echo "relay 127.0.0.1:$2"
 		echo "max_message_size 64M"
+		echo "deliver_on_submit no"
+		echo "retry_initial 1s"
 	} >"$1"
 }
 
@@ -341,5 +349,53 @@ else
 	else
 		note "   outbox-deliver alone" "not seen (OUTBOX_DELIVER not used?)  ($_intact)"
 	fi
+fi
+# ---- 6: the daemon, 1 / 4 / 8 connections, reply latency ----------------
+# D_N messages queued with no daemon, then `outbox run` with
+# max_connections C: the time until the server has them all.
+for C in 1 4 8; do
+	: >"$T/r.daemon$C"
+	run=1
+	while [ "$run" -le "$RUNS" ]; do
+		reset_queue
+		bench_conf "$T/d.conf" "$slow_PORT"
+		echo "max_connections $C" >>"$T/d.conf"
+		OUTBOX_CONF=$T/d.conf
+		submit_par "$D_N" 4 || fail "submission failed (see $LOG)"
+		_before=$(count_delivered slow)
+		_want=$((_before + D_N / 4 * 4))
+		_t0=$(now_ns)
+		"$OUTBOX" run 2>>"$LOG" &
+		_dpid=$!
+		_i=0
+		while [ "$(count_delivered slow)" -lt "$_want" ]; do
+			_i=$((_i + 1))
+			[ "$_i" -le 6000 ] || fail "daemon: not delivered in 60 s"
+			sleep 0.01
+		done
+		rate $((D_N / 4 * 4)) "$_t0" "$(now_ns)" >>"$T/r.daemon$C"
+		kill "$_dpid"
+		wait "$_dpid" || fail "daemon exit status $?"
+		run=$((run + 1))
+	done
+	report "6. daemon delivery, $C connection(s), ${LAT_MS} ms ($((D_N / 4 * 4)) msgs)" \
+	    "msg/s" "$T/r.daemon$C"
+done
+OUTBOX_CONF=$T/fast.conf
+
+# ---- 7: finding what is due, as the queue grows --------------------------
+if [ -z "${BENCH_DUE:-}" ] || [ ! -x "$BENCH_DUE" ]; then
+	note "7. due lookup" "skipped: no bench_due (run through make bench)"
+else
+	for _n in $DUE_SIZES; do
+		rm -rf "$T/dueq"
+		mkdir "$T/dueq"
+		# shellcheck disable=SC2046
+		set -- $("$BENCH_DUE" "$T/dueq" "$_n") ||
+		    fail "bench_due $_n failed"
+		note "7. $1 queued: queue_due (daemon's look)" "$2 us (median of 2001)"
+		note "   $1 queued: claim+release one due message" "$3 us (2 synced txns)"
+	done
+	rm -rf "$T/dueq"
 fi
 exit 0
