@@ -627,7 +627,7 @@ deliver_flush(const struct conf *c, struct queue *q,
 	sc.data_timeout = c->data_timeout;
 	buf_init(&chunk, 0);
 	deliver_dest_name(c, dname, sizeof dname);
-	if (queue_gc(q, start, err) == -1)
+	if (o->gc && queue_gc(q, start, err) == -1)
 		goto fail;
 	if (!o->all) {
 		int k = queue_dest_get(q, dname, &dest, err);

@@ -21,6 +21,9 @@ struct deliver_opts {
 	volatile sig_atomic_t *stop;	/* when set (a signal handler):
 				 * finish the message in hand, release the
 				 * rest, end the session; NULL = never */
+	int	gc;		/* queue_gc first (a scan of the leases: the
+				 * daemon does it itself, at start and after
+				 * a worker died) */
 };
 
 struct deliver_stats {

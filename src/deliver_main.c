@@ -46,9 +46,9 @@ no_relay(const struct conf *c)
 }
 
 static int
-flush(struct conf *c, int all)
+flush(struct conf *c, int all, int gc)
 {
-	struct deliver_opts opts = { all, NULL };
+	struct deliver_opts opts = { all, NULL, gc };
 	struct deliver_stats st;
 	struct ob_err err;
 	struct queue *q = NULL;
@@ -92,7 +92,7 @@ background(struct conf *c, int fd)
 	int ex = 0;
 
 	while (fd >= 0) {
-		ex = flush(c, 0);
+		ex = flush(c, 0, 0);	/* frequent: the cron flush cleans */
 		close(fd);
 		fd = -1;
 		if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) ==
@@ -158,7 +158,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(mode, "run") == 0)
 		return run_daemon(c, &o);
-	ex = fd >= 0 ? background(c, fd) : flush(c, all);
+	ex = fd >= 0 ? background(c, fd) : flush(c, all, 1);
 	conf_free(c);
 	return ex;
 }

@@ -111,7 +111,7 @@ d_queue(struct daemon *d, struct ob_err *err)
 static void
 worker_main(struct daemon *d)
 {
-	struct deliver_opts opts = { 0, &worker_stop };
+	struct deliver_opts opts = { 0, &worker_stop, 0 };
 	struct deliver_stats st;
 	struct ob_err err;
 	struct queue *q = NULL;
@@ -273,6 +273,7 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 	d.c = c;
 	d.o = o;
 	d.lockfd = d.sockfd = -1;
+	d.reaped_badly = 1;	/* a queue_gc before the first worker */
 	if (wake_lock(c->queue_dir, &d.lockfd, &other, &err) == -1) {
 		log_err("outbox run: %s", err.text);
 		conf_free(c);

@@ -5,7 +5,7 @@
 # is delivered by the next worker), SIGTERM during delivery loses nothing,
 # and without a daemon deliver_on_submit delivers in the background.
 # Then a race: daemon restarts, cron-style flushes and background
-# deliveries over 300 messages: each delivered exactly once.
+# deliveries over 500 messages: each delivered exactly once.
 . "$TESTLIB"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 command -v setsid >/dev/null 2>&1 || skip "setsid is not installed"
@@ -45,6 +45,29 @@ echo "wake-up latency: median ${med} ms, max ${max} ms (10 messages)" >&2
 python3 -c "import sys; sys.exit(float(sys.argv[1]) >= 1000)" "$med" ||
     fail "median wake-up latency ${med} ms"
 assert_eq "$(count_delivered fast)" 10 "messages delivered by the daemon"
+
+# ---- SIGHUP: a bad file is reported and the old configuration kept; a
+# good one is taken (here: a new relay) -------------------------------------
+cp "$T/outbox.conf" "$T/good.conf"
+echo "frobnicate yes" >> "$T/outbox.conf"
+kill -HUP "$DAEMON_PID"
+not_reloaded() { grep -q "configuration not reloaded" "$T/daemon.log"; }
+wait_for not_reloaded || fail "a bad configuration was not reported"
+grep -q "frobnicate: unknown key" "$T/daemon.log" ||
+    fail "the reload error does not say what is wrong"
+mkmsg hup1 100 | "$OUTBOX" -C "$T/good.conf" sendmail -f a@example.org r@example.org ||
+    fail "sendmail with the good file exited $?"
+hup1() { [ "$(count_delivered fast)" -eq 11 ]; }
+wait_for hup1 || fail "the daemon stopped working after a bad reload"
+start_server other
+sed "s/^relay .*/relay 127.0.0.1:$other_PORT/" "$T/good.conf" > "$T/outbox.conf"
+kill -HUP "$DAEMON_PID"
+reloaded() { grep -q "configuration reloaded" "$T/daemon.log"; }
+wait_for reloaded || fail "a good configuration was not taken"
+mkmsg hup2 100 | sendmail -f a@example.org r@example.org
+hup2() { [ "$(count_delivered other)" -eq 1 ]; }
+wait_for hup2 || fail "the reloaded relay was not used"
+stop_server other
 stop_daemon
 assert_eq "$DAEMON_RC" 0 "daemon exit status"
 
@@ -96,7 +119,7 @@ queue_empty() { [ "$(queue_count)" = 0 ]; }
 wait_for queue_empty || fail "queue not empty after the background delivery"
 
 # ---- the race: daemon (restarted), flushes, background deliveries ----------
-N=300
+N=500
 before=$(count_delivered fast)
 write_conf "relay 127.0.0.1:$fast_PORT" "deliver_on_submit yes" "max_connections 3"
 start_daemon
@@ -115,12 +138,13 @@ flusher() {
 	done
 }
 flusher & fpid=$!
-submit 1 100 & s1=$!
-submit 101 200 & s2=$!
+submit 1 150 & s1=$!
+submit 151 300 & s2=$!
 sleep 1
 stop_daemon TERM		# the rest: background deliveries and flushes
 wait $s1
-submit 201 300 & s3=$!
+submit 301 500 & s3=$!
+sleep 0.5
 start_daemon
 wait $s2 $s3
 touch "$T/race.stop"
