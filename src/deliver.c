@@ -340,6 +340,22 @@ commit_msg(const struct conf *c, struct queue *q, struct queue_msg *m,
 		bp = &b.qb;
 	}
 	k = queue_update_dsn(q, &m, &bp, 1, now, err);
+	if (k == -1 && bp != NULL) {
+		/* The bounce did not fit (map or disk full, say): record
+		 * the rest, and keep the failures pending, to be failed
+		 * and reported by a later attempt. */
+		log_err("%s bounce not queued (%s); failed recipients kept",
+		    m->idstr, err->text);
+		for (i = 0; i < m->nrcpt; i++)
+			if (note[i].action == DSN_FAILED) {
+				m->rcpt[i].state = QR_PENDING;
+				m->rcpt[i].next_attempt = now +
+				    c->retry_initial;
+			}
+		bounce_free(&b);
+		bp = NULL;
+		k = queue_update_dsn(q, &m, &bp, 1, now, err);
+	}
 	if (k == 0 && bp != NULL) {
 		log_info("%s bounce=%s to=<%s> failed=%zu delayed=%zu",
 		    m->idstr, b.qb.idstr, log_quote(q1, sizeof q1, b.rcpt),

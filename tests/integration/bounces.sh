@@ -4,6 +4,8 @@
 # bounce that itself fails is reported to double_bounce_to, and that
 # report is never reported on.  The relay list backs off as a whole: a
 # message queued while it is down is not tried until --all or its time.
+# A bounce that does not fit in the queue (map full) leaves its failure
+# pending, to be reported by a later attempt: nothing is lost.
 . "$TESTLIB"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
@@ -83,4 +85,23 @@ assert_eq "$(count_delivered back)" 2 "deliveries by flush --all"
 mkmsg d3 100 | sendmail -f sender@example.org r@example.org
 ob flush >&2 || fail "flush after recovery exited $?"
 assert_eq "$(count_delivered back)" 3 "a plain flush after recovery delivers"
+stop_server back
+
+# ---- a bounce that does not fit: the failure waits, nothing is lost --------
+start_server srv2 --rcpt-reply "gone@example.org=550 5.1.1 no such user"
+mkdir "$T/q2"
+write_conf "relay 127.0.0.1:$srv2_PORT" "queue_dir $T/q2" "queue_max_size 1M"
+mkmsg big 600000 | sendmail -R full -f sender@example.org gone@example.org ||
+    fail "sendmail of the big message exited $?"
+ob flush 2> "$T/full.err" || fail "flush with a full map exited $?"
+grep -q "bounce not queued" "$T/full.err" ||
+    fail "no clear message: $(cat "$T/full.err")"
+assert_eq "$(queue_states | awk '{ print $2, $3, $4 }')" \
+    "gone@example.org pending 1" "the failure kept pending"
+assert_eq "$(count_delivered srv2)" 0 "deliveries with the map full"
+write_conf "relay 127.0.0.1:$srv2_PORT" "queue_dir $T/q2" "queue_max_size 64M"
+ob flush --all >&2 || fail "flush with room exited $?"
+assert_eq "$(dsn_files srv2 | wc -l | tr -d ' ')" 1 "DSNs once there is room"
+dsn_check "$(dsn_files srv2)" failed gone@example.org 5.1.1
+assert_eq "$(queue_count)" 0 "queue at the end"
 exit 0
