@@ -1842,41 +1842,9 @@ struct q_bw {
 	int	 eight;		/* an octet over 127 went by */
 };
 
+/* q_bw_put: write the chunk being filled, if any. */
 static int
-q_bw_add(struct q_bw *w, const char *p, size_t len)
-{
-	struct q_key k;
-	MDB_val v;
-	size_t i, take;
-	int rc;
-
-	for (i = 0; i < len && !w->eight; i++)
-		if ((unsigned char)p[i] > 127)
-			w->eight = 1;
-	w->size += len;
-	while (len > 0) {
-		take = QUEUE_CHUNK_SIZE - w->cur.len;
-		if (take > len)
-			take = len;
-		(void)buf_add(&w->cur, p, take);
-		p += take;
-		len -= take;
-		if (w->cur.len < QUEUE_CHUNK_SIZE)
-			break;
-		v.mv_data = w->cur.p;
-		v.mv_size = w->cur.len;
-		rc = mdb_put(w->txn, Q_BODY(w->q), key_idn(&k, w->id, w->n),
-		    &v, MDB_NOOVERWRITE);
-		if (rc != 0)
-			return rc == MDB_KEYEXIST ? Q_COLLIDE : rc;
-		w->n++;
-		buf_clear(&w->cur);
-	}
-	return 0;
-}
-
-static int
-q_bw_end(struct q_bw *w)
+q_bw_put(struct q_bw *w)
 {
 	struct q_key k;
 	MDB_val v;
@@ -1892,6 +1860,29 @@ q_bw_end(struct q_bw *w)
 		return rc == MDB_KEYEXIST ? Q_COLLIDE : rc;
 	w->n++;
 	buf_clear(&w->cur);
+	return 0;
+}
+
+static int
+q_bw_add(struct q_bw *w, const char *p, size_t len)
+{
+	size_t i, take;
+	int rc;
+
+	for (i = 0; i < len && !w->eight; i++)
+		if ((unsigned char)p[i] > 127)
+			w->eight = 1;
+	w->size += len;
+	while (len > 0) {
+		take = QUEUE_CHUNK_SIZE - w->cur.len;
+		if (take > len)
+			take = len;
+		(void)buf_add(&w->cur, p, take);
+		p += take;
+		len -= take;
+		if (w->cur.len == QUEUE_CHUNK_SIZE && (rc = q_bw_put(w)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -1942,7 +1933,7 @@ q_put_bounce(struct queue *q, MDB_txn *txn, uint64_t orig,
 	if (rc == 0)
 		rc = q_bw_add(&w, b->tail, b->taillen);
 	if (rc == 0)
-		rc = q_bw_end(&w);
+		rc = q_bw_put(&w);
 	buf_free(&w.cur);
 	buf_free(&tmp);
 	if (rc != 0)
