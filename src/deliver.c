@@ -17,7 +17,10 @@
  * on), the run stops trying (no connection attempt per message), and the
  * relay list as a whole backs off (queue_dest_*): no run connects again
  * before retry_initial * 2^(failures-1), capped at retry_max, unless asked
- * to (--all).  The first session that gets through clears that.
+ * to (--all).  The first session that gets through clears that.  Each
+ * relay also backs off on its own by the same rule, so that while the
+ * first relay is down, sessions go straight to the next one instead of
+ * waiting for its connect_timeout every time.
  *
  * Results: 2xx delivered; 5xx failed and reported to the sender in a DSN
  * queued with the result (bounce.c); 4xx or no answer deferred to the time
@@ -152,27 +155,57 @@ sess_wait(struct session *s, const struct conf *c)
 	return w;
 }
 
-/* sess_open: connect to relays in order from the first; 0 with a session
- * ready for a transaction, or -1 with the last relay's reason in ERR. */
+/* relay_failed: relay NAME could not be used (WHY): it backs off on its
+ * own, so that the next sessions go straight to the relays that work. */
+static void
+relay_failed(const struct conf *c, struct queue *q, const char *name,
+    const char *why)
+{
+	struct queue_dest d;
+	struct ob_err e;
+
+	if (queue_dest_fail(q, name, ob_now_ms(), c->retry_initial,
+	    c->retry_max, why, &d, &e) == -1)
+		log_warn("relay=%s backoff not recorded: %s", name, e.text);
+}
+
+/* sess_open: connect to relays in order from the first, skipping those
+ * that back off (unless ALL); 0 with a session ready for a transaction,
+ * or -1 with the last relay's reason in ERR. */
 static int
 sess_open(struct session *s, const struct conf *c,
-    const struct smtpc_conf *sc, struct ob_err *err)
+    const struct smtpc_conf *sc, struct queue *q, int all,
+    struct ob_err *err)
 {
+	struct queue_dest d;
+	struct ob_err e;
+	char when[32];
 	size_t i;
 
+	ob_err_set(err, OB_TEMP, 0, "no relay configured");
 	for (i = 0; i < c->nrelays; i++) {
 		const struct conf_relay *r = &c->relays[i];
-		const struct smtp_reply *e;
+		const struct smtp_reply *er;
 		char rs[SMTP_REPLY_TEXT_MAX + 32];
 
 		memset(s, 0, sizeof *s);
 		s->relay = r;
 		snprintf(s->name, sizeof s->name, strchr(r->host, ':')
 		    ? "[%s]:%d" : "%s:%d", r->host, r->port);
+		if (!all && queue_dest_get(q, s->name, &d, &e) == 1 &&
+		    d.next_try > ob_now_ms()) {
+			fmt_iso_time(when, sizeof when, d.next_try);
+			ob_err_set(err, OB_TEMP, 0, "%s: backing off until %s "
+			    "after: %s", s->name, when, d.reason);
+			log_debug("relay=%s skipped: backing off until %s",
+			    s->name, when);
+			continue;
+		}
 		if (conn_connect(&s->conn, r->host, r->port,
 		    c->connect_timeout, err) == -1) {
 			log_warn("relay=%s status=unreachable reason=\"%s\"",
 			    s->name, err->text);
+			relay_failed(c, q, s->name, err->text);
 			continue;
 		}
 		buf_init(&s->line, 0);
@@ -180,15 +213,18 @@ sess_open(struct session *s, const struct conf *c,
 		if (sess_wait(s, c) == SMTPC_WANT_TXN) {
 			log_debug("relay=%s connected extensions=0x%x",
 			    s->name, smtpc_extensions(s->smtp));
+			if (queue_dest_ok(q, s->name, &e) == -1)
+				log_warn("relay=%s: %s", s->name, e.text);
 			return 0;
 		}
-		e = smtpc_error(s->smtp);
-		if (e->local)
-			snprintf(rs, sizeof rs, "%s", e->text);
+		er = smtpc_error(s->smtp);
+		if (er->local)
+			snprintf(rs, sizeof rs, "%s", er->text);
 		else
-			smtp_reply_fmt(e, rs, sizeof rs);
+			smtp_reply_fmt(er, rs, sizeof rs);
 		ob_err_set(err, OB_TEMP, 0, "%s: %s", s->name, rs);
 		log_warn("relay=%s status=refused reason=\"%s\"", s->name, rs);
+		relay_failed(c, q, s->name, err->text);
 		sess_close(s);
 	}
 	return -1;
@@ -629,7 +665,7 @@ deliver_flush(const struct conf *c, struct queue *q,
 	struct pipe pipe = { NULL };
 	struct smtp_reply rep;
 	struct queue_dest dest;
-	int64_t start = ob_now_ms();
+	int64_t start = ob_now_ms(), lease_end = 0;
 	size_t n, i;
 	int have = 0, down = 0, lost = 0, tried = 0, r = -1;
 	char down_why[sizeof err->text] = "", dname[512];
@@ -663,6 +699,7 @@ deliver_flush(const struct conf *c, struct queue *q,
 			break;
 		/* A final dot may still sit in the output: it leaves with the
 		 * next message's commands, or in drain() when none come. */
+		lease_end = ob_now_ms() + DELIVER_LEASE_MS;
 		if (queue_claim(q, ob_now_ms(), o->all, start, DELIVER_LEASE_MS,
 		    ids, DELIVER_BATCH, &n, err) == -1)
 			goto fail;
@@ -692,7 +729,7 @@ deliver_flush(const struct conf *c, struct queue *q,
 					    "%d sessions lost in this run",
 					    lost);
 					down = 1;
-				} else if (sess_open(&s, c, &sc, err) == 0) {
+				} else if (sess_open(&s, c, &sc, q, o->all, err) == 0) {
 					have = 1;
 					if (!tried && queue_dest_ok(q, dname,
 					    err) == -1)
@@ -716,6 +753,15 @@ deliver_flush(const struct conf *c, struct queue *q,
 				    err) == -1)
 					goto fail;
 				break;
+			}
+			/* A batch that takes long keeps its leases: the
+			 * messages not sent yet must not go to a second
+			 * process (DESIGN invariant 3). */
+			if (ob_now_ms() > lease_end - DELIVER_LEASE_MS / 2) {
+				lease_end = ob_now_ms() + DELIVER_LEASE_MS;
+				if (queue_renew(q, ids + i, n - i, lease_end,
+				    err) == -1)
+					goto fail;
 			}
 			if ((k = queue_load(q, ids[i], &m, err)) == -1)
 				goto fail;

@@ -2156,6 +2156,58 @@ queue_release(struct queue *q, const uint64_t *ids, size_t n,
 	    0 ? 0 : -1;
 }
 
+struct q_renew_arg {
+	const uint64_t *ids;
+	size_t	 n, done;
+	int64_t	 until;
+};
+
+static int
+q_renew_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
+{
+	struct q_renew_arg *a = arg;
+	struct q_rec r;
+	size_t i;
+	int rc = 0;
+
+	a->done = 0;
+	for (i = 0; i < a->n && rc == 0; i++) {
+		rc = q_get_rec(q, txn, a->ids[i], &r, 1, err);
+		if (rc == 0)
+			continue;
+		if (rc != 1)
+			break;
+		rc = 0;
+		if (r.lease_until != 0 && r.lease_pid == (uint32_t)q->pid) {
+			if (r.due > 0)
+				rc = q_del_due(q, txn, r.due, a->ids[i]);
+			r.lease_until = a->until;
+			r.due = a->until > 0 ? a->until : 1;
+			if (rc == 0)
+				rc = q_put_due(q, txn, r.due, a->ids[i]);
+			if (rc == 0)
+				rc = q_put_rec(q, txn, a->ids[i], &r, 0);
+			a->done++;
+		}
+		rec_free(&r);
+	}
+	return rc;
+}
+
+int
+queue_renew(struct queue *q, const uint64_t *ids, size_t n, int64_t until,
+    struct ob_err *err)
+{
+	struct q_renew_arg a = { ids, n, 0, until };
+
+	q_check(q);
+	if (n == 0)
+		return 0;
+	if (q_write(q, Q_SYNC_DATA, "renew", q_renew_fn, &a, err) != 0)
+		return -1;
+	return (int)a.done;
+}
+
 /* ---- scheduling -------------------------------------------------------- */
 
 int

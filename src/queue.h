@@ -195,6 +195,11 @@ struct queue_bounce {
 int	queue_update_dsn(struct queue *q, struct queue_msg *const *m,
 	    struct queue_bounce *const *b, size_t n, int64_t now,
 	    struct ob_err *err);
+/* queue_renew: extend our leases on IDS to UNTIL (a long run keeps the
+ * messages it has yet to send); ids leased by others or not at all are
+ * left alone.  How many were extended, or -1. */
+int	queue_renew(struct queue *q, const uint64_t *ids, size_t n,
+	    int64_t until, struct ob_err *err);
 /* queue_release: drop our leases on IDS without an attempt (shutdown);
  * they become due at once.  Ids leased by others are left alone. */
 int	queue_release(struct queue *q, const uint64_t *ids, size_t n,
@@ -272,7 +277,7 @@ int	queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err);
 /* Test seam: when set, called inside every write transaction just before
  * its commit, with the name of the operation ("chunk", "commit", "claim",
  * "update", "release", "gc", "delete", "abort", "init", "hold", "retry",
- * "dest").  Tests use it to
+ * "dest", "renew").  Tests use it to
  * die inside a transaction.  NULL in production. */
 extern void (*queue_test_hook)(const char *what);
 

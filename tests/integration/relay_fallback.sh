@@ -1,8 +1,9 @@
 #!/bin/sh
 # relay_fallback: relays are tried in order; one that refuses the
-# connection and one that greets with 421 are skipped for the next.  When
-# none can be reached, flush exits EX_TEMPFAIL and the message stays
-# queued with the attempt and our reason recorded.
+# connection and one that greets with 421 are skipped for the next, and
+# then back off on their own: the next flush goes straight to the relay
+# that works.  When none can be reached, flush exits EX_TEMPFAIL and the
+# message stays queued with the attempt and our reason recorded.
 . "$TESTLIB"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
@@ -26,6 +27,15 @@ ob flush >&2 || fail "flush exited $?"
 assert_eq "$(count_delivered good)" 1 "deliveries to the third relay"
 assert_eq "$(count_delivered busy)" 0 "deliveries to the 421 relay"
 assert_eq "$(queue_count)" 0 "queue after delivery"
+
+# ---- the failed relays back off: straight to the third one -----------------
+printf 'Subject: straight\n\nno detour\n' > "$T/m0"
+sendmail -f sender@example.org rcpt@example.org < "$T/m0" ||
+    fail "sendmail exited $?"
+ob flush >&2 || fail "second flush exited $?"
+assert_eq "$(count_delivered good)" 2 "deliveries to the third relay"
+assert_eq "$(ls "$T"/busy/transcript.* | wc -l | tr -d ' ')" 1 \
+    "connections to the 421 relay while it backs off"
 
 # ---- every relay failing --------------------------------------------------
 stop_server good

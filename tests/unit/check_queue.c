@@ -2983,6 +2983,47 @@ END_TEST
 
 /* Held while we hold its lease: the lease and its due entry stay; our
  * update then applies the flag (out of the due index, still held). */
+/* queue_renew: our leases are extended and their due entries move; a
+ * message not leased, or gone, is left alone. */
+START_TEST(renew_leases)
+{
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t a, b, c, got[4], ids[4];
+	size_t ndue;
+	int64_t next;
+
+	q_open(0);
+	a = put_ok(g_q, 1, 10, 1, T);
+	b = put_ok(g_q, 2, 10, 1, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 2);
+	c = put_ok(g_q, 3, 10, 1, T);		/* not leased */
+	ids[0] = a;
+	ids[1] = b;
+	ids[2] = c;
+	ids[3] = 12345;				/* no such message */
+	ck_assert_int_eq(queue_renew(g_q, ids, 4, T + 5 * LEASE, &err), 2);
+	m = load_ok(g_q, a);
+	ck_assert_int_eq(m->lease_until, T + 5 * LEASE);
+	ck_assert_int_eq(m->due, T + 5 * LEASE);
+	ck_assert_int_eq(m->lease_pid, getpid());
+	queue_msg_free(m);
+	m = load_ok(g_q, c);
+	ck_assert_int_eq(m->lease_until, 0);
+	ck_assert_int_eq(m->due, T);
+	queue_msg_free(m);
+	/* past the old lease, only the unleased one is due */
+	ck_assert_int_eq(queue_due(g_q, T + 2 * LEASE, 10, &ndue, &next,
+	    &err), 0);
+	ck_assert_uint_eq(ndue, 1);
+	ck_assert_int_eq(next, T);
+	ck_assert_uint_eq(claim(g_q, T + 2 * LEASE, 0, 0, LEASE, got, 4), 1);
+	ck_assert_uint_eq(got[0], c);
+	stat_is(g_q, 3, 3, 3, 3, 0);
+	ck_assert_int_eq(queue_renew(g_q, NULL, 0, T, &err), 0);
+}
+END_TEST
+
 START_TEST(hold_leased)
 {
 	struct queue_msg *m, *h;
@@ -3618,6 +3659,7 @@ main(void)
 	tc = tc_new(s, "hold", 10);
 	tcase_add_test(tc, hold_release);
 	tcase_add_test(tc, hold_leased);
+	tcase_add_test(tc, renew_leases);
 
 	tc = tc_new(s, "retry", 10);
 	tcase_add_test(tc, retry_msgs);
