@@ -1,5 +1,7 @@
 /* cmd_conf.c - finding and loading the configuration, for every command.
  *
+ * Precedence: built-in defaults, then the file (-C, else $OUTBOX_CONF,
+ * else the default path), then OUTBOX_<KEY> variables.
  * Shared by both executables, so `outbox flush` and the outbox-deliver it
  * starts always agree on which file is in force.
  */
@@ -46,6 +48,11 @@ cmd_conf_try(const struct cmd_opts *o)
 			conf_free(c);
 			return NULL;
 		}
+	}
+	/* OUTBOX_<KEY> over the file: a container needs no file at all */
+	if (conf_load_env(c, stderr) != 0) {
+		conf_free(c);
+		return NULL;
 	}
 	return c;
 }

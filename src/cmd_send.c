@@ -193,7 +193,8 @@ parse_flags(int argc, char **argv, struct send_opts *so, struct cmd_opts *o)
 				if (!envid_ok(val))
 					return usage_error("-V: the envelope "
 					    "id must be 1 to 100 printable "
-					    "ASCII characters");
+					    "ASCII characters other than +, = "
+					    "and space");
 				so->envid = val;
 				break;
 			default:	/* B X L h O: accepted, ignored */
@@ -244,16 +245,16 @@ parse_flags(int argc, char **argv, struct send_opts *so, struct cmd_opts *o)
 				return usage_error("%s (SMTP on stdin) is not "
 				    "supported yet", a);
 			else if (strcmp(a, "-bd") == 0 || strcmp(a, "-bD") == 0)
-				return usage_error("%s: there is no daemon "
-				    "mode yet; run 'outbox flush' from cron", a);
+				return usage_error("%s: the daemon is 'outbox "
+				    "run'", a);
 			else
 				return usage_error("unknown mode %s", a);
 			break;
 		case 'q':
 			if (a[2] != '\0')
 				return usage_error("%s: a queue run interval is "
-				    "not supported; run 'outbox flush' from "
-				    "cron", a);
+				    "not supported; run 'outbox run' (the "
+				    "daemon) or 'outbox flush' from cron", a);
 			so->mode = 'q';
 			break;
 		default:
@@ -569,7 +570,7 @@ send_kick(const struct conf *c, const struct cmd_opts *o)
 	int fd, status, null;
 
 	if (wake_send(c->queue_dir) == 1 || !c->deliver_on_submit ||
-	    c->nrelays == 0)
+	    c->route.nrelays == 0)
 		return;
 	if ((fd = wake_slot(c->queue_dir, c->max_connections)) == -1)
 		return;		/* a running delivery will see it */

@@ -49,7 +49,8 @@ enum conf_type {
 	CT_DURATION,	/* int64_t ms: 30s, 5m, 2h, 5d, bare seconds */
 	CT_HOSTPORTS,	/* struct conf_relay * + a size_t count; adds up */
 	CT_ENUM,	/* int, from a name table */
-	CT_COUNT	/* int, min..max */
+	CT_COUNT,	/* int, min..max */
+	CT_RATE		/* struct conf_rate: N/s, N/m, off */
 };
 
 struct conf_enum {
@@ -74,6 +75,10 @@ struct conf_key {
 	size_t	 count_off;	/* HOSTPORTS: the size_t count field */
 	int	 defport;	/* HOSTPORTS: port when none is given */
 	int	 off_ok;	/* DURATION: "off" is 0 */
+	int	 route;		/* a field of struct conf_route: may be set
+				 * per [sender] section */
+	int	 group;		/* route keys that go together: a section
+				 * setting one inherits none of the group */
 };
 
 static conf_check_fn conf_check_helo;
@@ -85,6 +90,29 @@ static const struct conf_enum conf_log_enums[] = {
 	{ "syslog", LOG_TO_SYSLOG },
 	{ NULL, 0 }
 };
+static const struct conf_enum conf_tls_enums[] = {
+	{ "auto", CONF_TLS_AUTO },
+	{ "starttls", CONF_TLS_STARTTLS },
+	{ "implicit", CONF_TLS_IMPLICIT },
+	{ "opportunistic", CONF_TLS_OPPORTUNISTIC },
+	{ "off", CONF_TLS_OFF },
+	{ NULL, 0 }
+};
+static const struct conf_enum conf_tlsver_enums[] = {
+	{ "1.2", 12 },
+	{ "1.3", 13 },
+	{ NULL, 0 }
+};
+static const struct conf_enum conf_auth_enums[] = {
+	{ "auto", CONF_AUTH_AUTO },
+	{ "plain", CONF_AUTH_PLAIN },
+	{ "login", CONF_AUTH_LOGIN },
+	{ "scram-sha-256", CONF_AUTH_SCRAM },
+	{ "xoauth2", CONF_AUTH_XOAUTH2 },
+	{ "oauthbearer", CONF_AUTH_OAUTHBEARER },
+	{ NULL, 0 }
+};
+static conf_check_fn conf_check_fingerprint;
 
 #define OFF(f)	offsetof(struct conf, f)
 #define KIB	((uint64_t)1024)
@@ -111,14 +139,30 @@ static const struct conf_enum conf_log_enums[] = {
 	.off = OFF(f), .def = d, .min = lo, .max = hi, .off_ok = 1 }
 #define K_COUNT(n, f, d, lo, hi)	{ .name = n, .type = CT_COUNT, \
 	.off = OFF(f), .def = d, .min = lo, .max = hi }
-#define K_HOSTPORTS(n, f, cnt, port)	{ .name = n, .type = CT_HOSTPORTS, \
-	.off = OFF(f), .count_off = OFF(cnt), .defport = port }
+/* Keys of struct conf_route, settable per [sender] section. */
+#define ROFF(f)	offsetof(struct conf_route, f)
+#define RK_HOSTPORTS(n, f, cnt, port)	{ .name = n, .type = CT_HOSTPORTS, \
+	.off = ROFF(f), .count_off = ROFF(cnt), .defport = port, .route = 1 }
+#define RK_STRING(n, f, chk, g)	{ .name = n, .type = CT_STRING, \
+	.off = ROFF(f), .check = chk, .route = 1, .group = g }
+#define RK_PATH(n, f, g)	{ .name = n, .type = CT_PATH, \
+	.off = ROFF(f), .route = 1, .group = g }
+#define RK_AUTH_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, \
+	.off = ROFF(f), .def = d, .enums = e, .route = 1, .group = G_AUTH }
+#define G_AUTH	1	/* who we are to the relay */
+#define G_CERT	2	/* our client certificate */
+#define RK_BOOL(n, f, d)	{ .name = n, .type = CT_BOOL, \
+	.off = ROFF(f), .def = d, .route = 1 }
+#define RK_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, \
+	.off = ROFF(f), .def = d, .enums = e, .route = 1 }
+#define RK_RATE(n, f, d)	{ .name = n, .type = CT_RATE, \
+	.off = ROFF(f), .def = d, .route = 1 }
 
 /* Timeouts are capped at a day so that every timeout fits an int of
  * milliseconds (poll(2)).  RFC 5321 4.5.3.2 gives the defaults. */
 static const struct conf_key conf_keys[] = {
 	K_PATH("queue_dir", queue_dir, LOCALSTATEDIR "/spool/outbox"),
-	K_HOSTPORTS("relay", relays, nrelays, 25),
+	RK_HOSTPORTS("relay", relays, nrelays, 25),
 	K_STRING("helo_name", helo_name, NULL, conf_check_helo,
 	    conf_default_helo),
 	K_ENUM("log", log_dest, "stderr", conf_log_enums),
@@ -139,6 +183,24 @@ static const struct conf_key conf_keys[] = {
 	K_COUNT("max_connections", max_connections, "4", 1, 1000),
 	K_BOOL("deliver_on_submit", deliver_on_submit, "yes"),
 	K_DUR("shutdown_timeout", shutdown_timeout, "30s", SEC, HOUR),
+	RK_ENUM("tls", tls, "auto", conf_tls_enums),
+	RK_BOOL("tls_verify", tls_verify, "yes"),
+	RK_PATH("tls_ca_file", tls_ca_file, 0),
+	RK_ENUM("tls_min_version", tls_min_version, "1.2", conf_tlsver_enums),
+	RK_STRING("tls_fingerprint", tls_fingerprint, conf_check_fingerprint,
+	    0),
+	RK_PATH("tls_cert_file", tls_cert_file, G_CERT),
+	RK_PATH("tls_key_file", tls_key_file, G_CERT),
+	RK_STRING("auth_user", auth_user, NULL, G_AUTH),
+	RK_PATH("auth_password_file", auth_password_file, G_AUTH),
+	RK_STRING("auth_password_command", auth_password_command, NULL,
+	    G_AUTH),
+	RK_AUTH_ENUM("auth_mech", auth_mech, "auto", conf_auth_enums),
+	RK_BOOL("auth_allow_plaintext", auth_allow_plaintext, "no"),
+	RK_STRING("from_address", from_address, conf_check_mailbox, G_AUTH),
+	{ .name = "rewrite_from", .type = CT_BOOL, .off = ROFF(rewrite_from),
+	    .def = "no", .route = 1, .group = G_AUTH },
+	RK_RATE("relay_rate", relay_rate, "off"),
 };
 #define CONF_NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
 
@@ -155,7 +217,7 @@ static const struct {
 #define QUOTE_BUF (QUOTE_MAX * 4 + 8)	/* every byte may become \xNN */
 
 static const struct conf_key *conf_find(const char *name);
-static int conf_set(struct conf *c, const struct conf_key *k, const char *v,
+static int conf_set(void *c, const struct conf_key *k, const char *v,
     const char *dir, char *why, size_t n);
 static int conf_hostport(const char *s, int defport, char **host, int *port,
     char *why, size_t n);
@@ -163,6 +225,7 @@ static int conf_hostname_ok(const char *s, int underscore);
 static const char *conf_quote(char *dst, size_t n, const char *v);
 static void conf_check_order(struct conf *c, const char *path,
     const int *lines, FILE *errs, int *nerr);
+static int conf_resolve(struct conf *c, const char *where, FILE *errs);
 
 #define FIELD(c, k, type)	((type *)(void *)((char *)(c) + (k)->off))
 #define CFIELD(c, k, type) \
@@ -175,6 +238,15 @@ const char *
 conf_default_path(void)
 {
 	return SYSCONFDIR "/outbox.conf";
+}
+
+/* conf_base: where key K of route R (NULL: the default route) lives. */
+static void *
+conf_base(struct conf *c, struct conf_route *r, const struct conf_key *k)
+{
+	if (!k->route)
+		return c;
+	return r != NULL ? r : &c->route;
 }
 
 struct conf *
@@ -192,49 +264,124 @@ conf_defaults(void)
 			def = k->defn(buf, sizeof buf);
 		if (def == NULL)
 			continue;
-		if (conf_set(c, k, def, "/", why, sizeof why) == -1)
+		if (conf_set(conf_base(c, NULL, k), k, def, "/", why,
+		    sizeof why) == -1)
 			panic("conf: bad built-in default for %s: %s",
 			    k->name, why);
 	}
 	return c;
 }
 
+/* conf_key_free: release what key K owns in BASE, and zero it. */
+static void
+conf_key_free(void *base, const struct conf_key *k)
+{
+	size_t j;
+
+	switch (k->type) {
+	case CT_STRING:
+	case CT_PATH:
+		free(*FIELD(base, k, char *));
+		*FIELD(base, k, char *) = NULL;
+		break;
+	case CT_HOSTPORTS: {
+		struct conf_relay *r = *FIELD(base, k, struct conf_relay *);
+		size_t nr = *COUNT(base, k);
+
+		for (j = 0; j < nr; j++)
+			free(r[j].host);
+		free(r);
+		*FIELD(base, k, struct conf_relay *) = NULL;
+		*COUNT(base, k) = 0;
+		break;
+	}
+	case CT_BOOL:
+	case CT_SIZE:
+	case CT_DURATION:
+	case CT_ENUM:
+	case CT_COUNT:
+	case CT_RATE:
+		break;
+	default:
+		panic("conf_free: key %s has type %d", k->name, k->type);
+	}
+}
+
+/* conf_key_copy: key K from SRC to DST (whose old value is freed). */
+static void
+conf_key_copy(void *dst, const void *src, const struct conf_key *k)
+{
+	size_t j;
+
+	conf_key_free(dst, k);
+	switch (k->type) {
+	case CT_STRING:
+	case CT_PATH: {
+		const char *v = *CFIELD(src, k, char *);
+
+		*FIELD(dst, k, char *) = v != NULL ? xstrdup(v) : NULL;
+		break;
+	}
+	case CT_HOSTPORTS: {
+		const struct conf_relay *r =
+		    *CFIELD(src, k, struct conf_relay *);
+		size_t nr = *CCOUNT(src, k);
+		struct conf_relay *d = nr ? xcalloc(nr, sizeof *d) : NULL;
+
+		for (j = 0; j < nr; j++) {
+			d[j].host = xstrdup(r[j].host);
+			d[j].port = r[j].port;
+		}
+		*FIELD(dst, k, struct conf_relay *) = d;
+		*COUNT(dst, k) = nr;
+		break;
+	}
+	case CT_BOOL:
+	case CT_ENUM:
+	case CT_COUNT:
+		*FIELD(dst, k, int) = *CFIELD(src, k, int);
+		break;
+	case CT_SIZE:
+		*FIELD(dst, k, uint64_t) = *CFIELD(src, k, uint64_t);
+		break;
+	case CT_DURATION:
+		*FIELD(dst, k, int64_t) = *CFIELD(src, k, int64_t);
+		break;
+	case CT_RATE:
+		*FIELD(dst, k, struct conf_rate) =
+		    *CFIELD(src, k, struct conf_rate);
+		break;
+	default:
+		panic("conf_key_copy: key %s has type %d", k->name, k->type);
+	}
+}
+
+static void
+conf_route_free(struct conf_route *r)
+{
+	size_t i;
+
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (conf_keys[i].route)
+			conf_key_free(r, &conf_keys[i]);
+	free(r->match);
+	r->match = NULL;
+}
+
 void
 conf_free(struct conf *c)
 {
-	size_t i, j;
+	size_t i;
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < CONF_NKEYS; i++) {
-		const struct conf_key *k = &conf_keys[i];
-
-		switch (k->type) {
-		case CT_STRING:
-		case CT_PATH:
-			free(*FIELD(c, k, char *));
-			break;
-		case CT_HOSTPORTS: {
-			struct conf_relay *r =
-			    *FIELD(c, k, struct conf_relay *);
-			size_t nr = *COUNT(c, k);
-
-			for (j = 0; j < nr; j++)
-				free(r[j].host);
-			free(r);
-			break;
-		}
-		case CT_BOOL:
-		case CT_SIZE:
-		case CT_DURATION:
-		case CT_ENUM:
-		case CT_COUNT:
-			break;
-		default:
-			panic("conf_free: key %s has type %d", k->name,
-			    k->type);
-		}
-	}
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (!conf_keys[i].route)
+			conf_key_free(c, &conf_keys[i]);
+	conf_route_free(&c->route);
+	for (i = 0; i < c->nroutes; i++)
+		conf_route_free(&c->routes[i]);
+	free(c->routes);
 	free(c->path);
 	free(c);
 }
@@ -273,10 +420,11 @@ conf_numeric(const char *v, const char *suffixes)
 	return v[i + 1] == '\0' && strchr(suffixes, v[i]) != NULL;
 }
 
-/* Parse V as key K into C.  DIR is the config file's directory, for
- * relative paths.  0, or -1 with the problem in WHY. */
+/* Parse V as key K into C (the struct conf or struct conf_route K's
+ * field is in).  DIR is the config file's directory, for relative paths.
+ * 0, or -1 with the problem in WHY. */
 static int
-conf_set(struct conf *c, const struct conf_key *k, const char *v,
+conf_set(void *c, const struct conf_key *k, const char *v,
     const char *dir, char *why, size_t n)
 {
 	char q[QUOTE_BUF], lim[32];
@@ -340,6 +488,31 @@ conf_set(struct conf *c, const struct conf_key *k, const char *v,
 		}
 		*FIELD(c, k, uint64_t) = sz;
 		return 0;
+	case CT_RATE: {
+		struct conf_rate *rt = FIELD(c, k, struct conf_rate);
+		char num[24];
+
+		if (strcmp(v, "off") == 0) {
+			rt->count = 0;
+			rt->per_ms = 1000;
+			return 0;
+		}
+		p = strchr(v, '/');
+		if (p == NULL || (size_t)(p - v) >= sizeof num ||
+		    (strcmp(p, "/s") != 0 && strcmp(p, "/m") != 0))
+			goto bad_rate;
+		memcpy(num, v, (size_t)(p - v));
+		num[p - v] = '\0';
+		if (parse_u64(num, &sz) == -1 || sz < 1 || sz > 100000)
+			goto bad_rate;
+		rt->count = (uint32_t)sz;
+		rt->per_ms = p[1] == 's' ? 1000 : 60000;
+		return 0;
+bad_rate:
+		ob_snprintf(why, n, "invalid rate %s (use N/s or N/m, N from 1 "
+		    "to 100000, or off)", conf_quote(q, sizeof q, v));
+		return -1;
+	}
 	case CT_COUNT:
 		if (parse_u64(v, &sz) == -1 || sz < k->min || sz > k->max) {
 			ob_snprintf(why, n, "invalid value %s (use a number "
@@ -689,13 +862,62 @@ conf_error(FILE *errs, const char *path, int line, const char *key,
 		fprintf(errs, "%s:%d: %s\n", path, line, why);
 }
 
-/* One line (NUL-terminated, no newline) of PATH.  Errors counted in NERR. */
+/* conf_section: "[sender PATTERN]" at LINENO starts route CUR. */
 static void
-conf_line(struct conf *c, char *s, const char *path, int lineno,
-    const char *dir, int *lines, FILE *errs, int *nerr)
+conf_section(struct conf *c, size_t *cur, char *s, const char *path,
+    int lineno, FILE *errs, int *nerr)
+{
+	char why[WHY_MAX], q[QUOTE_BUF];
+	struct conf_route *r;
+	char *pat, *end = s + strlen(s) - 1;
+	size_t i;
+
+	if (*end != ']' || strncmp(s, "[sender", 7) != 0 ||
+	    !conf_isspace((unsigned char)s[7])) {
+		conf_error(errs, path, lineno, NULL, "a section is "
+		    "\"[sender ADDRESS]\" or \"[sender @DOMAIN]\"");
+		(*nerr)++;
+		return;
+	}
+	*end = '\0';
+	for (pat = s + 8; conf_isspace((unsigned char)*pat); pat++)
+		;
+	while (end > pat && conf_isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (pat[0] == '@' ? !conf_hostname_ok(pat + 1, 0) :
+	    conf_check_mailbox(pat, why, sizeof why) != NULL) {
+		ob_snprintf(why, sizeof why, "invalid sender pattern %s (use "
+		    "local@domain or @domain)", conf_quote(q, sizeof q, pat));
+		conf_error(errs, path, lineno, NULL, why);
+		(*nerr)++;
+		return;
+	}
+	for (i = 0; i < c->nroutes; i++)
+		if (ob_strcasecmp(c->routes[i].match, pat) == 0) {
+			ob_snprintf(why, sizeof why, "[sender %s] again (first "
+			    "at line %d)", pat, c->routes[i].line);
+			conf_error(errs, path, lineno, NULL, why);
+			(*nerr)++;
+			return;
+		}
+	c->routes = xreallocarray(c->routes, c->nroutes + 1,
+	    sizeof *c->routes);
+	r = &c->routes[c->nroutes++];
+	memset(r, 0, sizeof *r);
+	r->match = xstrdup(pat);
+	r->line = lineno;
+	*cur = c->nroutes;
+}
+
+/* One line (NUL-terminated, no newline) of PATH, in route *CUR (0: the
+ * top level, i: c->routes[i - 1]).  Errors counted in NERR. */
+static void
+conf_line(struct conf *c, size_t *cur, char *s, const char *path,
+    int lineno, const char *dir, int *lines, FILE *errs, int *nerr)
 {
 	char why[WHY_MAX], kq[QUOTE_BUF];
 	const struct conf_key *k;
+	struct conf_route *r;
 	char *key, *v, *e;
 	size_t i, len;
 
@@ -713,6 +935,10 @@ conf_line(struct conf *c, char *s, const char *path, int lineno,
 	len = strlen(s);
 	while (len > 0 && conf_isspace((unsigned char)s[len - 1]))
 		s[--len] = '\0';
+	if (*s == '[') {
+		conf_section(c, cur, s, path, lineno, errs, nerr);
+		return;
+	}
 	key = s;
 	for (v = s; *v && !conf_isspace((unsigned char)*v); v++)
 		;
@@ -740,12 +966,22 @@ conf_line(struct conf *c, char *s, const char *path, int lineno,
 		(*nerr)++;
 		return;
 	}
-	if (conf_set(c, k, v, dir, why, sizeof why) == -1) {
+	r = *cur > 0 ? &c->routes[*cur - 1] : NULL;
+	if (r != NULL && !k->route) {
+		conf_error(errs, path, lineno, k->name, "not a per-sender "
+		    "setting: put it before the first [sender] section");
+		(*nerr)++;
+		return;
+	}
+	if (conf_set(conf_base(c, r, k), k, v, dir, why, sizeof why) == -1) {
 		conf_error(errs, path, lineno, k->name, why);
 		(*nerr)++;
 		return;
 	}
-	lines[k - conf_keys] = lineno;
+	if (r != NULL)
+		r->set |= UINT64_C(1) << (k - conf_keys);
+	else
+		lines[k - conf_keys] = lineno;
 }
 
 /* The directory relative paths in PATH are taken from, absolute. */
@@ -779,7 +1015,7 @@ conf_load(struct conf *c, const char *path, FILE *errs)
 	char *dir = NULL;
 	int lines[CONF_NKEYS] = { 0 };
 	int fd, ch, lineno = 1, nerr = 0, toolong = 0, nul = 0;
-	size_t len = 0, total = 0;
+	size_t len = 0, total = 0, cur = 0;
 	FILE *fp = NULL;
 
 	free(c->path);
@@ -826,8 +1062,8 @@ conf_load(struct conf *c, const char *path, FILE *errs)
 				nerr++;
 			} else {
 				line[len] = '\0';
-				conf_line(c, line, path, lineno, dir, lines,
-				    errs, &nerr);
+				conf_line(c, &cur, line, path, lineno, dir,
+				    lines, errs, &nerr);
 			}
 			if (ch == EOF)
 				break;
@@ -844,6 +1080,7 @@ conf_load(struct conf *c, const char *path, FILE *errs)
 			toolong = 1;
 	}
 	conf_check_order(c, path, lines, errs, &nerr);
+	nerr += conf_resolve(c, path, errs);
 done:
 	if (fp != NULL)
 		fclose(fp);
@@ -889,10 +1126,252 @@ conf_check_order(struct conf *c, const char *path, const int *lines,
 	}
 }
 
+/* conf_route_check: the rules that span keys of route R.  WHERE names the
+ * file (or "environment"); problems of a [sender] section are reported at
+ * its line. */
+static int
+conf_route_check(const struct conf_route *r, const char *where, FILE *errs)
+{
+	const char *why[4];
+	int i, n = 0;
+
+	if (r->auth_password_file != NULL && r->auth_password_command != NULL)
+		why[n++] = "auth_password_file and auth_password_command: "
+		    "give one of them";
+	else if (r->auth_user != NULL && r->auth_password_file == NULL &&
+	    r->auth_password_command == NULL)
+		why[n++] = "auth_user needs auth_password_file or "
+		    "auth_password_command";
+	if ((r->tls_cert_file == NULL) != (r->tls_key_file == NULL))
+		why[n++] = "tls_cert_file and tls_key_file go together";
+	if (r->rewrite_from && r->from_address == NULL)
+		why[n++] = "rewrite_from needs from_address";
+	for (i = 0; i < n && errs != NULL; i++) {
+		if (r->match != NULL)
+			fprintf(errs, "%s:%d: [sender %s]: %s\n", where,
+			    r->line, r->match, why[i]);
+		else
+			fprintf(errs, "%s: %s\n", where, why[i]);
+	}
+	return n;
+}
+
+/* conf_resolve: each [sender] route takes the default route's value of
+ * every key its section did not set; then the per-route checks.  Safe to
+ * run again (after the environment changed the default route). */
+static int
+conf_resolve(struct conf *c, const char *where, FILE *errs)
+{
+	char why[WHY_MAX];
+	size_t i, j;
+	int nerr;
+
+	_Static_assert(CONF_NKEYS <= 64, "conf_route.set has 64 bits");
+	for (i = 0; i < c->nroutes; i++) {
+		struct conf_route *r = &c->routes[i];
+		unsigned groups = 0;
+
+		for (j = 0; j < CONF_NKEYS; j++)
+			if (r->set & (UINT64_C(1) << j))
+				groups |= 1u << conf_keys[j].group;
+		for (j = 0; j < CONF_NKEYS; j++) {
+			const struct conf_key *k = &conf_keys[j];
+
+			if (!k->route || (r->set & (UINT64_C(1) << j)))
+				continue;
+			if (k->group != 0 && (groups & (1u << k->group))) {
+				/* not inherited: reset to the built-in */
+				conf_key_free(r, k);
+				if (k->def != NULL && conf_set(r, k, k->def,
+				    "/", why, sizeof why) == -1)
+					panic("conf: default of %s: %s",
+					    k->name, why);
+				continue;
+			}
+			conf_key_copy(r, &c->route, k);
+		}
+	}
+	nerr = conf_route_check(&c->route, where, errs);
+	for (i = 0; i < c->nroutes; i++)
+		nerr += conf_route_check(&c->routes[i], where, errs);
+	return nerr;
+}
+
+int
+conf_load_env(struct conf *c, FILE *errs)
+{
+	char name[64], why[WHY_MAX], *cwd, *list, *tok, *save;
+	const char *v;
+	size_t i, j;
+	int nerr = 0, bad;
+
+	cwd = getcwd(NULL, 0);
+	for (i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		void *base = conf_base(c, NULL, k);
+
+		(void)ob_snprintf(name, sizeof name, "OUTBOX_%s", k->name);
+		for (j = 7; name[j]; j++)
+			if (name[j] >= 'a' && name[j] <= 'z')
+				name[j] = (char)(name[j] - 'a' + 'A');
+		if ((v = getenv(name)) == NULL || *v == '\0')
+			continue;
+		bad = 0;
+		if (k->type == CT_HOSTPORTS) {
+			/* the environment's list replaces the file's */
+			conf_key_free(base, k);
+			list = xstrdup(v);
+			save = NULL;
+			for (tok = strtok_r(list, ", \t", &save); tok != NULL;
+			    tok = strtok_r(NULL, ", \t", &save))
+				if (conf_set(base, k, tok, cwd ? cwd : "/",
+				    why, sizeof why) == -1) {
+					bad = 1;
+					break;
+				}
+			free(list);
+		} else if (conf_set(base, k, v, cwd ? cwd : "/", why,
+		    sizeof why) == -1)
+			bad = 1;
+		if (bad) {
+			if (errs != NULL)
+				fprintf(errs, "environment: %s: %s\n", name,
+				    why);
+			nerr++;
+		}
+	}
+	free(cwd);
+	return nerr + conf_resolve(c, "environment", errs);
+}
+
+const struct conf_route *
+conf_route_for(const struct conf *c, const char *sender)
+{
+	const char *at = strrchr(sender, '@');
+	size_t i;
+
+	for (i = 0; i < c->nroutes && *sender != '\0'; i++) {
+		const char *m = c->routes[i].match;
+
+		if (m[0] == '@' ? at != NULL && ob_strcasecmp(at + 1, m + 1)
+		    == 0 : ob_strcasecmp(m, sender) == 0)
+			return &c->routes[i];
+	}
+	return &c->route;
+}
+
+/* tls_fingerprint: a SHA-256 digest in hex, 64 digits, colons between
+ * pairs allowed ("AB:CD:..." as openssl and gnutls-cli print it). */
+static const char *
+conf_check_fingerprint(const char *v, char *why, size_t n)
+{
+	char q[QUOTE_BUF];
+	size_t digits = 0;
+	const char *p;
+
+	for (p = v; *p; p++) {
+		if (*p == ':' && p != v && p[1] != '\0' && p[1] != ':')
+			continue;
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		    (*p >= 'A' && *p <= 'F')))
+			break;
+		digits++;
+	}
+	if (*p != '\0' || digits != 64) {
+		ob_snprintf(why, n, "invalid fingerprint %s (the SHA-256 of the "
+		    "certificate: 64 hex digits, colons allowed)",
+		    conf_quote(q, sizeof q, v));
+		return why;
+	}
+	return NULL;
+}
+
+/* conf_key_print: key K of BASE in the file's syntax. */
+static void
+conf_key_print(FILE *out, const void *base, const struct conf_key *k)
+{
+	char v[64];
+	size_t j;
+
+	switch (k->type) {
+	case CT_STRING:
+	case CT_PATH: {
+		const char *s = *CFIELD(base, k, char *);
+
+		if (s == NULL)
+			fprintf(out, "# %s (none)\n", k->name);
+		else
+			fprintf(out, "%s %s\n", k->name, s);
+		break;
+	}
+	case CT_BOOL:
+		fprintf(out, "%s %s\n", k->name,
+		    *CFIELD(base, k, int) ? "yes" : "no");
+		break;
+	case CT_SIZE:
+		fmt_size(v, sizeof v, *CFIELD(base, k, uint64_t));
+		fprintf(out, "%s %s\n", k->name, v);
+		break;
+	case CT_DURATION:
+		if (k->off_ok && *CFIELD(base, k, int64_t) == 0) {
+			fprintf(out, "%s off\n", k->name);
+			break;
+		}
+		fmt_duration(v, sizeof v, *CFIELD(base, k, int64_t));
+		fprintf(out, "%s %s\n", k->name, v);
+		break;
+	case CT_COUNT:
+		fprintf(out, "%s %d\n", k->name, *CFIELD(base, k, int));
+		break;
+	case CT_RATE: {
+		const struct conf_rate *rt = CFIELD(base, k, struct conf_rate);
+
+		if (rt->count == 0)
+			fprintf(out, "%s off\n", k->name);
+		else
+			fprintf(out, "%s %lu/%c\n", k->name,
+			    (unsigned long)rt->count,
+			    rt->per_ms == 1000 ? 's' : 'm');
+		break;
+	}
+	case CT_HOSTPORTS: {
+		const struct conf_relay *r =
+		    *CFIELD(base, k, struct conf_relay *);
+		size_t nr = *CCOUNT(base, k);
+
+		if (nr == 0)
+			fprintf(out, "# %s (none)\n", k->name);
+		for (j = 0; j < nr; j++) {
+			int v6 = strchr(r[j].host, ':') != NULL;
+
+			fprintf(out, "%s %s%s%s:%d\n", k->name,
+			    v6 ? "[" : "", r[j].host, v6 ? "]" : "",
+			    r[j].port);
+		}
+		break;
+	}
+	case CT_ENUM: {
+		int val = *CFIELD(base, k, int);
+		const char *name = NULL;
+
+		for (j = 0; k->enums[j].name != NULL; j++)
+			if (k->enums[j].value == val)
+				name = k->enums[j].name;
+		if (name == NULL)
+			panic("conf_print: %s has value %d", k->name,
+			    val);
+		fprintf(out, "%s %s\n", k->name, name);
+		break;
+	}
+	default:
+		panic("conf_print: key %s has type %d", k->name,
+		    k->type);
+	}
+}
+
 void
 conf_print(const struct conf *c, FILE *out)
 {
-	char v[64];
 	size_t i, j;
 	struct buf q;
 
@@ -905,71 +1384,14 @@ conf_print(const struct conf *c, FILE *out)
 	} else
 		fprintf(out, "# outbox %s: built-in defaults\n",
 		    PACKAGE_VERSION);
-	for (i = 0; i < CONF_NKEYS; i++) {
-		const struct conf_key *k = &conf_keys[i];
-
-		switch (k->type) {
-		case CT_STRING:
-		case CT_PATH: {
-			const char *s = *CFIELD(c, k, char *);
-
-			if (s == NULL)
-				fprintf(out, "# %s (none)\n", k->name);
-			else
-				fprintf(out, "%s %s\n", k->name, s);
-			break;
-		}
-		case CT_BOOL:
-			fprintf(out, "%s %s\n", k->name,
-			    *CFIELD(c, k, int) ? "yes" : "no");
-			break;
-		case CT_SIZE:
-			fmt_size(v, sizeof v, *CFIELD(c, k, uint64_t));
-			fprintf(out, "%s %s\n", k->name, v);
-			break;
-		case CT_DURATION:
-			if (k->off_ok && *CFIELD(c, k, int64_t) == 0) {
-				fprintf(out, "%s off\n", k->name);
-				break;
-			}
-			fmt_duration(v, sizeof v, *CFIELD(c, k, int64_t));
-			fprintf(out, "%s %s\n", k->name, v);
-			break;
-		case CT_COUNT:
-			fprintf(out, "%s %d\n", k->name, *CFIELD(c, k, int));
-			break;
-		case CT_HOSTPORTS: {
-			const struct conf_relay *r =
-			    *CFIELD(c, k, struct conf_relay *);
-			size_t nr = *CCOUNT(c, k);
-
-			if (nr == 0)
-				fprintf(out, "# %s (none)\n", k->name);
-			for (j = 0; j < nr; j++) {
-				int v6 = strchr(r[j].host, ':') != NULL;
-
-				fprintf(out, "%s %s%s%s:%d\n", k->name,
-				    v6 ? "[" : "", r[j].host, v6 ? "]" : "",
-				    r[j].port);
-			}
-			break;
-		}
-		case CT_ENUM: {
-			int val = *CFIELD(c, k, int);
-			const char *name = NULL;
-
-			for (j = 0; k->enums[j].name != NULL; j++)
-				if (k->enums[j].value == val)
-					name = k->enums[j].name;
-			if (name == NULL)
-				panic("conf_print: %s has value %d", k->name,
-				    val);
-			fprintf(out, "%s %s\n", k->name, name);
-			break;
-		}
-		default:
-			panic("conf_print: key %s has type %d", k->name,
-			    k->type);
-		}
+	for (i = 0; i < CONF_NKEYS; i++)
+		conf_key_print(out, conf_keys[i].route ? (const void *)&c->route
+		    : (const void *)c, &conf_keys[i]);
+	for (j = 0; j < c->nroutes; j++) {
+		fprintf(out, "\n[sender %s]\n", c->routes[j].match);
+		for (i = 0; i < CONF_NKEYS; i++)
+			if (conf_keys[i].route)
+				conf_key_print(out, &c->routes[j],
+				    &conf_keys[i]);
 	}
 }

@@ -17,11 +17,58 @@ struct conf_relay {
 	int	 port;		/* 1..65535; default 25 */
 };
 
+/* tls: how a relay session is protected */
+#define CONF_TLS_AUTO		0	/* relay port 465: implicit, else starttls */
+#define CONF_TLS_STARTTLS	1	/* required (RFC 3207) */
+#define CONF_TLS_IMPLICIT	2	/* from the first byte (RFC 8314) */
+#define CONF_TLS_OPPORTUNISTIC	3	/* STARTTLS when offered (RFC 7435) */
+#define CONF_TLS_OFF		4
+
+/* auth_mech */
+#define CONF_AUTH_AUTO		0	/* the strongest both sides have */
+#define CONF_AUTH_PLAIN		1
+#define CONF_AUTH_LOGIN		2
+#define CONF_AUTH_SCRAM		3	/* SCRAM-SHA-256 */
+#define CONF_AUTH_XOAUTH2	4
+#define CONF_AUTH_OAUTHBEARER	5
+
+/* relay_rate: at most COUNT messages per PER_MS; COUNT 0 = no limit */
+struct conf_rate {
+	uint32_t count;
+	int64_t	 per_ms;
+};
+
+/* Where mail goes and how: the keys that a [sender PATTERN] section may
+ * set.  The default route holds the file's top-level values; a section's
+ * route starts from them and overrides what it sets. */
+struct conf_route {
+	char	*match;		/* "user@domain" or "@domain"; NULL: default */
+	int	 line;		/* its [sender] line */
+	struct conf_relay *relays;	/* "relay HOST[:PORT]", repeatable */
+	size_t	 nrelays;
+	int	 tls;		/* CONF_TLS_*; default auto */
+	int	 tls_verify;	/* default yes */
+	char	*tls_ca_file;	/* NULL: the system trust store */
+	int	 tls_min_version;	/* 12 or 13; default 12 (TLS 1.2) */
+	char	*tls_fingerprint;	/* SHA-256 pin, hex; NULL */
+	char	*tls_cert_file, *tls_key_file;	/* client certificate */
+	char	*auth_user;
+	char	*auth_password_file;
+	char	*auth_password_command;
+	int	 auth_mech;	/* CONF_AUTH_* */
+	int	 auth_allow_plaintext;	/* AUTH without TLS; default no */
+	char	*from_address;	/* forced envelope sender; NULL */
+	int	 rewrite_from;	/* ... and From: header; default no */
+	struct conf_rate relay_rate;
+	uint64_t set;		/* keys given in its section (internal) */
+};
+
 struct conf {
 	char	*path;		/* file read, or NULL when none */
 	char	*queue_dir;	/* default LOCALSTATEDIR "/spool/outbox" */
-	struct conf_relay *relays;	/* "relay HOST[:PORT]", repeatable, in order */
-	size_t	 nrelays;
+	struct conf_route route;	/* the default route */
+	struct conf_route *routes;	/* [sender] sections, in file order */
+	size_t	 nroutes;
 	char	*helo_name;	/* default: the host's name (gethostname) */
 	int	 log_dest;	/* LOG_TO_STDERR | LOG_TO_SYSLOG; default stderr */
 	uint64_t max_message_size;	/* default 50M; 0 = no limit */
@@ -54,6 +101,19 @@ struct conf *conf_defaults(void);
  * taken relative to PATH's directory and stored absolute.  On errors C may
  * hold some of the file's values: the caller should not use it. */
 int	conf_load(struct conf *c, const char *path, FILE *errs);
+
+/* conf_load_env: every key can also be given as OUTBOX_<KEY> in the
+ * environment (OUTBOX_RELAY, OUTBOX_AUTH_USER, ...); such a value replaces
+ * the file's (top-level) one; a list key (relay) takes a comma- or
+ * space-separated list.  Problems go to ERRS as "environment: OUTBOX_X:
+ * problem".  The number of errors. */
+int	conf_load_env(struct conf *c, FILE *errs);
+
+/* conf_route_for: the route for mail from SENDER ("" = null sender: the
+ * default route): the first [sender] section matching it, else the
+ * default.  Borrowed from C. */
+const struct conf_route *conf_route_for(const struct conf *c,
+	    const char *sender);
 
 /* conf_print: the effective configuration, every key, in the file's own
  * syntax (so it can be read back by conf_load). */

@@ -183,8 +183,8 @@ sess_open(struct session *s, const struct conf *c,
 	size_t i;
 
 	ob_err_set(err, OB_TEMP, 0, "no relay configured");
-	for (i = 0; i < c->nrelays; i++) {
-		const struct conf_relay *r = &c->relays[i];
+	for (i = 0; i < c->route.nrelays; i++) {
+		const struct conf_relay *r = &c->route.relays[i];
 		const struct smtp_reply *er;
 		char rs[SMTP_REPLY_TEXT_MAX + 32];
 
@@ -615,9 +615,9 @@ deliver_dest_name(const struct conf *c, char *dst, size_t n)
 	size_t i, len = 0;
 
 	len += (size_t)snprintf(dst, n, "relay");
-	for (i = 0; i < c->nrelays && len < n; i++)
+	for (i = 0; i < c->route.nrelays && len < n; i++)
 		len += (size_t)snprintf(dst + len, n - len, " %s:%d",
-		    c->relays[i].host, c->relays[i].port);
+		    c->route.relays[i].host, c->route.relays[i].port);
 }
 
 /* defer_claimed: no session: record IDS[from..n) as deferred with REP,

@@ -69,7 +69,8 @@ flush(struct conf *c, int all, int gc)
 		ex = EX_TEMPFAIL;
 	} else if (st.unreachable) {
 		log_err("flush: no relay could be reached; %zu message%s "
-		    "stay queued", st.messages, st.messages == 1 ? "" : "s");
+		    "queued", st.messages, st.messages == 1 ? " stays" :
+		    "s stay");
 		ex = EX_TEMPFAIL;
 	}
 	log_debug("flush done messages=%zu delivered=%zu deferred=%zu "
@@ -151,7 +152,7 @@ main(int argc, char **argv)
 	if (strcmp(mode, "background") == 0 && c->log_dest == LOG_TO_STDERR)
 		/* no terminal: its stderr is /dev/null */
 		log_init("outbox", LOG_TO_SYSLOG, o.verbose);
-	if (c->nrelays == 0) {
+	if (c->route.nrelays == 0) {
 		ex = no_relay(c);
 		conf_free(c);
 		return ex;

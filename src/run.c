@@ -236,7 +236,7 @@ schedule(struct daemon *d)
 		log_err("%s; trying again in 10s", err.text);
 		return 10000;
 	}
-	if (ndue > 0 && d->c->nrelays > 0) {
+	if (ndue > 0 && d->c->route.nrelays > 0) {
 		deliver_dest_name(d->c, dname, sizeof dname);
 		if (queue_dest_get(d->q, dname, &dest, &err) == 1 &&
 		    dest.next_try > now) {
@@ -274,15 +274,18 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 	d.o = o;
 	d.lockfd = d.sockfd = -1;
 	d.reaped_badly = 1;	/* a queue_gc before the first worker */
-	if (wake_lock(c->queue_dir, &d.lockfd, &other, &err) == -1) {
-		log_err("outbox run: %s", err.text);
-		conf_free(c);
-		return other ? EX_UNAVAILABLE : EX_TEMPFAIL;
-	}
+	/* the queue first: a missing queue_dir is EX_CANTCREAT, as for
+	 * every other command */
 	if (d_queue(&d, &err) == -1) {
 		log_err("outbox run: %s", err.text);
 		conf_free(c);
 		return err.ex ? err.ex : EX_TEMPFAIL;
+	}
+	if (wake_lock(c->queue_dir, &d.lockfd, &other, &err) == -1) {
+		log_err("outbox run: %s", err.text);
+		queue_close(d.q);
+		conf_free(c);
+		return other ? EX_UNAVAILABLE : EX_TEMPFAIL;
 	}
 	if (wake_listen(c->queue_dir, &d.sockfd, &err) == -1 ||
 	    pipe2(run_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {

@@ -118,8 +118,8 @@ START_TEST(defaults_values)
 
 	ck_assert_ptr_null(c->path);
 	ck_assert_str_eq(c->queue_dir, LOCALSTATEDIR "/spool/outbox");
-	ck_assert_uint_eq(c->nrelays, 0);
-	ck_assert_ptr_null(c->relays);
+	ck_assert_uint_eq(c->route.nrelays, 0);
+	ck_assert_ptr_null(c->route.relays);
 	ck_assert_ptr_nonnull(c->helo_name);
 	ck_assert_uint_gt(strlen(c->helo_name), 0);
 	ck_assert_int_eq(c->log_dest, LOG_TO_STDERR);
@@ -177,7 +177,22 @@ START_TEST(defaults_print)
 	    "# double_bounce_to (none)\n"
 	    "max_connections 4\n"
 	    "deliver_on_submit yes\n"
-	    "shutdown_timeout 30s\n", c->helo_name);
+	    "shutdown_timeout 30s\n"
+	    "tls auto\n"
+	    "tls_verify yes\n"
+	    "# tls_ca_file (none)\n"
+	    "tls_min_version 1.2\n"
+	    "# tls_fingerprint (none)\n"
+	    "# tls_cert_file (none)\n"
+	    "# tls_key_file (none)\n"
+	    "# auth_user (none)\n"
+	    "# auth_password_file (none)\n"
+	    "# auth_password_command (none)\n"
+	    "auth_mech auto\n"
+	    "auth_allow_plaintext no\n"
+	    "# from_address (none)\n"
+	    "rewrite_from no\n"
+	    "relay_rate off\n", c->helo_name);
 	ck_assert_str_eq(out, exp);
 	free(exp);
 	free(out);
@@ -457,6 +472,38 @@ static const struct {
 	    "duration \"9223372036854775807\" is too large" },
 	{ "connect_timeout 99999999999999999999d\n", "1: connect_timeout: "
 	    "duration \"99999999999999999999d\" is too large" },
+	/* issue 4: relay security */
+	{ "tls always\n", "1: tls: invalid value \"always\" (use auto, "
+	    "starttls, implicit, opportunistic or off)" },
+	{ "tls_min_version 1.1\n", "1: tls_min_version: invalid value "
+	    "\"1.1\" (use 1.2 or 1.3)" },
+	{ "tls_fingerprint abcd\n", "1: tls_fingerprint: invalid fingerprint "
+	    "\"abcd\" (the SHA-256 of the certificate: 64 hex digits, colons "
+	    "allowed)" },
+	{ "tls_fingerprint ::ab\n", "1: tls_fingerprint: invalid fingerprint "
+	    "\"::ab\" (the SHA-256 of the certificate: 64 hex digits, colons "
+	    "allowed)" },
+	{ "auth_mech cram-md5\n", "1: auth_mech: invalid value \"cram-md5\" "
+	    "(use auto, plain, login, scram-sha-256, xoauth2 or oauthbearer)" },
+	{ "relay_rate 10\n", "1: relay_rate: invalid rate \"10\" (use N/s or "
+	    "N/m, N from 1 to 100000, or off)" },
+	{ "relay_rate 0/s\n", "1: relay_rate: invalid rate \"0/s\" (use N/s "
+	    "or N/m, N from 1 to 100000, or off)" },
+	{ "relay_rate 5/h\n", "1: relay_rate: invalid rate \"5/h\" (use N/s "
+	    "or N/m, N from 1 to 100000, or off)" },
+	{ "from_address nobody\n", "1: from_address: invalid address "
+	    "\"nobody\" (use local@domain)" },
+	/* [sender] sections */
+	{ "[sender]\n", "1: a section is \"[sender ADDRESS]\" or "
+	    "\"[sender @DOMAIN]\"" },
+	{ "[recipient @x.example]\n", "1: a section is \"[sender ADDRESS]\" "
+	    "or \"[sender @DOMAIN]\"" },
+	{ "[sender @x..example]\n", "1: invalid sender pattern "
+	    "\"@x..example\" (use local@domain or @domain)" },
+	{ "[sender a@x.example]\n[sender A@x.example]\n",
+	    "2: [sender A@x.example] again (first at line 1)" },
+	{ "[sender @x.example]\nqueue_dir /q\n", "2: queue_dir: not a "
+	    "per-sender setting: put it before the first [sender] section" },
 	/* cross-key */
 	{ "retry_initial 2h\n",
 	    "1: retry_initial: 2h is more than retry_max (1h)" },
@@ -583,8 +630,8 @@ START_TEST(syntax_many_errors)
 	/* The good lines still took effect. */
 	ck_assert_str_eq(c->queue_dir, "/ok");
 	ck_assert_int_eq(c->log_dest, LOG_TO_SYSLOG);
-	ck_assert_uint_eq(c->nrelays, 1);
-	ck_assert_str_eq(c->relays[0].host, "good.example");
+	ck_assert_uint_eq(c->route.nrelays, 1);
+	ck_assert_str_eq(c->route.relays[0].host, "good.example");
 	free(exp);
 	free(errs);
 	conf_free(c);
@@ -711,15 +758,15 @@ START_TEST(relay_order)
 	    "relay first.example:26\n", &errs);
 
 	ck_assert_int_eq(n, 0);
-	ck_assert_uint_eq(c->nrelays, 4);
-	ck_assert_str_eq(c->relays[0].host, "first.example");
-	ck_assert_int_eq(c->relays[0].port, 25);
-	ck_assert_str_eq(c->relays[1].host, "::1");
-	ck_assert_int_eq(c->relays[1].port, 2525);
-	ck_assert_str_eq(c->relays[2].host, "192.0.2.9");
-	ck_assert_int_eq(c->relays[2].port, 587);
-	ck_assert_str_eq(c->relays[3].host, "first.example");
-	ck_assert_int_eq(c->relays[3].port, 26);
+	ck_assert_uint_eq(c->route.nrelays, 4);
+	ck_assert_str_eq(c->route.relays[0].host, "first.example");
+	ck_assert_int_eq(c->route.relays[0].port, 25);
+	ck_assert_str_eq(c->route.relays[1].host, "::1");
+	ck_assert_int_eq(c->route.relays[1].port, 2525);
+	ck_assert_str_eq(c->route.relays[2].host, "192.0.2.9");
+	ck_assert_int_eq(c->route.relays[2].port, 587);
+	ck_assert_str_eq(c->route.relays[3].host, "first.example");
+	ck_assert_int_eq(c->route.relays[3].port, 26);
 	out = print_str(c);
 	ck_assert_ptr_nonnull(strstr(out, "\nrelay first.example:25\n"
 	    "relay [::1]:2525\nrelay 192.0.2.9:587\nrelay first.example:26\n"));
@@ -969,7 +1016,25 @@ START_TEST(print_exact)
 	    "double_bounce_to root@me.example\n"
 	    "max_connections 12\n"
 	    "deliver_on_submit no\n"
-	    "shutdown_timeout 120\n", &errs);
+	    "shutdown_timeout 120\n"
+	    "tls implicit\n"
+	    "tls_ca_file ca.pem\n"
+	    "tls_min_version 1.3\n"
+	    "tls_fingerprint ab:CD:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
+	    "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89\n"
+	    "auth_user me@me.example\n"
+	    "auth_password_command pass show mail\n"
+	    "auth_mech scram-sha-256\n"
+	    "from_address me@me.example\n"
+	    "rewrite_from yes\n"
+	    "relay_rate 30/m\n"
+	    "[sender @other.example]\n"
+	    "relay other.example:465\n"
+	    "auth_user bot@other.example\n"
+	    "auth_password_file /etc/outbox/other.pass\n"
+	    "[sender  boss@me.example ]\n"
+	    "relay_rate 1/s\n"
+	    "tls_verify no\n", &errs);
 
 	ck_assert_int_eq(n, 0);
 	out = print_str(c);
@@ -995,7 +1060,59 @@ START_TEST(print_exact)
 	    "double_bounce_to root@me.example\n"
 	    "max_connections 12\n"
 	    "deliver_on_submit no\n"
-	    "shutdown_timeout 2m\n", tpath);
+	    "shutdown_timeout 2m\n"
+	    "tls implicit\n"
+	    "tls_verify yes\n"
+	    "tls_ca_file %s/ca.pem\n"
+	    "tls_min_version 1.3\n"
+	    "tls_fingerprint ab:CD:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89\n"
+	    "# tls_cert_file (none)\n"
+	    "# tls_key_file (none)\n"
+	    "auth_user me@me.example\n"
+	    "# auth_password_file (none)\n"
+	    "auth_password_command pass show mail\n"
+	    "auth_mech scram-sha-256\n"
+	    "auth_allow_plaintext no\n"
+	    "from_address me@me.example\n"
+	    "rewrite_from yes\n"
+	    "relay_rate 30/m\n"
+	    "\n"
+	    "[sender @other.example]\n"
+	    "relay other.example:465\n"
+	    "tls implicit\n"
+	    "tls_verify yes\n"
+	    "tls_ca_file %s/ca.pem\n"
+	    "tls_min_version 1.3\n"
+	    "tls_fingerprint ab:CD:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89\n"
+	    "# tls_cert_file (none)\n"
+	    "# tls_key_file (none)\n"
+	    "auth_user bot@other.example\n"
+	    "auth_password_file /etc/outbox/other.pass\n"
+	    "# auth_password_command (none)\n"
+	    "auth_mech auto\n"
+	    "auth_allow_plaintext no\n"
+	    "# from_address (none)\n"
+	    "rewrite_from no\n"
+	    "relay_rate 30/m\n"
+	    "\n"
+	    "[sender boss@me.example]\n"
+	    "relay a.example:587\n"
+	    "relay [2001:db8::25]:25\n"
+	    "tls implicit\n"
+	    "tls_verify no\n"
+	    "tls_ca_file %s/ca.pem\n"
+	    "tls_min_version 1.3\n"
+	    "tls_fingerprint ab:CD:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89\n"
+	    "# tls_cert_file (none)\n"
+	    "# tls_key_file (none)\n"
+	    "auth_user me@me.example\n"
+	    "# auth_password_file (none)\n"
+	    "auth_password_command pass show mail\n"
+	    "auth_mech scram-sha-256\n"
+	    "auth_allow_plaintext no\n"
+	    "from_address me@me.example\n"
+	    "rewrite_from yes\n"
+	    "relay_rate 1/s\n", tpath, tdir, tdir, tdir);
 	ck_assert_str_eq(out, exp);
 	free(exp);
 	free(out);
@@ -1033,10 +1150,10 @@ START_TEST(print_roundtrip)
 	ck_assert_str_eq(strchr(out1, '\n'), strchr(out2, '\n'));
 	ck_assert_str_eq(c->queue_dir, d->queue_dir);
 	ck_assert_str_eq(c->helo_name, d->helo_name);
-	ck_assert_uint_eq(c->nrelays, d->nrelays);
-	for (i = 0; i < c->nrelays; i++) {
-		ck_assert_str_eq(c->relays[i].host, d->relays[i].host);
-		ck_assert_int_eq(c->relays[i].port, d->relays[i].port);
+	ck_assert_uint_eq(c->route.nrelays, d->route.nrelays);
+	for (i = 0; i < c->route.nrelays; i++) {
+		ck_assert_str_eq(c->route.relays[i].host, d->route.relays[i].host);
+		ck_assert_int_eq(c->route.relays[i].port, d->route.relays[i].port);
 	}
 	ck_assert_int_eq(c->log_dest, d->log_dest);
 	ck_assert_uint_eq(c->max_message_size, d->max_message_size);
@@ -1074,6 +1191,135 @@ START_TEST(print_defaults_roundtrip)
 	free(errs);
 	conf_free(c);
 	conf_free(d);
+}
+END_TEST
+
+/* Rules across a route's keys: reported with the section's line. */
+static const struct {
+	const char *text, *err;
+} route_bad[] = {
+	{ "auth_user me@x.example\n",
+	    ": auth_user needs auth_password_file or auth_password_command" },
+	{ "auth_user me\nauth_password_file /p\nauth_password_command cat\n",
+	    ": auth_password_file and auth_password_command: give one of them" },
+	{ "tls_cert_file /c.pem\n",
+	    ": tls_cert_file and tls_key_file go together" },
+	{ "rewrite_from yes\n", ": rewrite_from needs from_address" },
+	{ "[sender @x.example]\nauth_user bot\n", ":1: [sender @x.example]: "
+	    "auth_user needs auth_password_file or auth_password_command" },
+};
+
+START_TEST(route_rules)
+{
+	struct conf *c;
+	char *errs = NULL, *exp;
+	int n = load_str(&c, route_bad[_i].text, &errs);
+
+	exp = xasprintf("%s%s\n", tpath, route_bad[_i].err);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(errs, exp);
+	free(exp);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* Sections: which route a sender takes; what a section inherits. */
+START_TEST(route_match)
+{
+	struct conf *c;
+	char *errs = NULL;
+	const struct conf_route *r;
+	int n = load_str(&c,
+	    "relay main.example:587\n"
+	    "auth_user me@main.example\n"
+	    "auth_password_file /etc/outbox/main.pass\n"
+	    "from_address me@main.example\n"
+	    "relay_rate 10/s\n"
+	    "[sender boss@main.example]\n"
+	    "relay_rate 1/m\n"
+	    "[sender @Other.Example]\n"
+	    "relay other.example:465\n"
+	    "auth_user bot@other.example\n"
+	    "auth_password_command pass show other\n", &errs);
+
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(c->nroutes, 2);
+	r = conf_route_for(c, "someone@main.example");
+	ck_assert_ptr_eq(r, &c->route);
+	ck_assert_ptr_eq(conf_route_for(c, ""), &c->route);
+	ck_assert_ptr_eq(conf_route_for(c, "nodomain"), &c->route);
+	r = conf_route_for(c, "BOSS@main.example");
+	ck_assert_ptr_eq(r, &c->routes[0]);
+	ck_assert_uint_eq(r->relay_rate.count, 1);
+	ck_assert_int_eq(r->relay_rate.per_ms, 60000);
+	ck_assert_str_eq(r->relays[0].host, "main.example");	/* inherited */
+	ck_assert_str_eq(r->auth_user, "me@main.example");
+	ck_assert_str_eq(r->from_address, "me@main.example");
+	r = conf_route_for(c, "x@other.example");
+	ck_assert_ptr_eq(r, &c->routes[1]);
+	ck_assert_uint_eq(r->nrelays, 1);
+	ck_assert_int_eq(r->relays[0].port, 465);
+	ck_assert_str_eq(r->auth_user, "bot@other.example");
+	/* a new identity inherits none of the old one's */
+	ck_assert_ptr_null(r->auth_password_file);
+	ck_assert_str_eq(r->auth_password_command, "pass show other");
+	ck_assert_ptr_null(r->from_address);
+	ck_assert_uint_eq(r->relay_rate.count, 10);
+	ck_assert_ptr_eq(conf_route_for(c, "x@sub.other.example"), &c->route);
+	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* OUTBOX_<KEY>: over the file, a list for relay, inherited by sections;
+ * errors name the variable. */
+START_TEST(env_keys)
+{
+	struct conf *c;
+	char *errs = NULL, *e2 = NULL;
+	size_t elen;
+	FILE *es;
+	int n = load_str(&c,
+	    "relay file.example\n"
+	    "max_connections 2\n"
+	    "[sender @x.example]\n"
+	    "tls_verify no\n", &errs);
+
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(setenv("OUTBOX_RELAY", "a.example:587, [::1]:2525",
+	    1), 0);
+	ck_assert_int_eq(setenv("OUTBOX_MAX_CONNECTIONS", "7", 1), 0);
+	ck_assert_int_eq(setenv("OUTBOX_AUTH_USER", "env@x.example", 1), 0);
+	ck_assert_int_eq(setenv("OUTBOX_AUTH_PASSWORD_FILE", "pass", 1), 0);
+	ck_assert_int_eq(setenv("OUTBOX_TLS", "", 1), 0);	/* empty: unset */
+	ck_assert_ptr_nonnull(es = open_memstream(&e2, &elen));
+	ck_assert_int_eq(conf_load_env(c, es), 0);
+	fclose(es);
+	ck_assert_str_eq(e2, "");
+	ck_assert_uint_eq(c->route.nrelays, 2);
+	ck_assert_str_eq(c->route.relays[0].host, "a.example");
+	ck_assert_int_eq(c->route.relays[0].port, 587);
+	ck_assert_str_eq(c->route.relays[1].host, "::1");
+	ck_assert_int_eq(c->max_connections, 7);
+	ck_assert_str_eq(c->route.auth_user, "env@x.example");
+	ck_assert_int_eq(c->route.auth_password_file[0], '/');	/* absolute */
+	ck_assert_int_eq(c->route.tls, CONF_TLS_AUTO);
+	/* the section inherits what the environment set */
+	ck_assert_uint_eq(c->routes[0].nrelays, 2);
+	ck_assert_str_eq(c->routes[0].auth_user, "env@x.example");
+	ck_assert_int_eq(c->routes[0].tls_verify, 0);
+	free(e2);
+	e2 = NULL;
+	ck_assert_int_eq(setenv("OUTBOX_RELAY_RATE", "fast", 1), 0);
+	ck_assert_ptr_nonnull(es = open_memstream(&e2, &elen));
+	ck_assert_int_eq(conf_load_env(c, es), 1);
+	fclose(es);
+	ck_assert_str_eq(e2, "environment: OUTBOX_RELAY_RATE: invalid rate "
+	    "\"fast\" (use N/s or N/m, N from 1 to 100000, or off)\n");
+	free(e2);
+	free(errs);
+	conf_free(c);
 }
 END_TEST
 
@@ -1128,6 +1374,14 @@ conf_suite(void)
 	tcase_add_test(tc, file_directory);
 	tcase_add_test(tc, file_unreadable);
 	tcase_add_test(tc, file_relative_paths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("routes");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, route_rules, 0,
+	    sizeof route_bad / sizeof route_bad[0]);
+	tcase_add_test(tc, route_match);
+	tcase_add_test(tc, env_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("print");
