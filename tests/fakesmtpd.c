@@ -1,15 +1,22 @@
 /* fakesmtpd.c - a scriptable SMTP server for the integration tests and the
- * benchmark.  Links only libc.
+ * benchmark.  Links libc and GnuTLS (server side of STARTTLS, RFC 3207,
+ * and of implicit TLS, RFC 8314).
  *
  * The parent binds 127.0.0.1 (port 0 by default), publishes the port through
  * a file written atomically, and only accepts: each connection is served by
  * a forked child, so many clients can be served at once.  What a child
  * receives is recorded in --dir:
  *   transcript.<pid>        every command line received (not DATA content),
- *                           plus "!VIOLATION <what>" lines
+ *                           plus "!VIOLATION <what>" and "!TLS ..." lines
+ *   transcript-clear.<pid>  the command lines (and, once AUTH is parsed,
+ *                           its continuation lines) received while TLS was
+ *                           not up: tests grep it for credentials
  *   msg.<pid>.<n>.eml       an accepted message as received, un-stuffed
- *   msg.<pid>.<n>.env       its envelope; renamed into place after the .eml,
- *                           so whoever counts *.env never sees half a record
+ *   msg.<pid>.<n>.env       its envelope, then "TLS: TLSv1.3" (or "TLS:
+ *                           none") and, with a verified client certificate,
+ *                           "TLS-Client: <subject DN>"; renamed into place
+ *                           after the .eml, so whoever counts *.env never
+ *                           sees half a record
  *   rejected.<pid>.<n>.eml  a message answered non-2xx after the dot
  *   dropped.<pid>.<n>.eml   the message of --drop-after-dot
  * <n> is the server-wide message number (1, 2, ...), kept in DIR/.counter
@@ -19,7 +26,9 @@
  * the file, never held whole); every record visible under its final name is
  * complete; a message is recorded before its 2xx reply is sent, so a client
  * that saw the reply finds the record.  All socket I/O goes through io_read
- * and io_write so that STARTTLS (GnuTLS) can be slotted in later.
+ * and io_write, which switch to the GnuTLS session once it is up.  After
+ * STARTTLS the input buffer is emptied (commands pipelined behind it came
+ * in clear: RFC 3207 4.2's "MUST discard") and the EHLO is forgotten.
  *
  * Client checks (recorded as violations, never fatal): an 8-bit octet when
  * BODY=8BITMIME was not given or 8BITMIME not offered (RFC 6152), bare CR or
@@ -29,7 +38,15 @@
  * not offered get 555 (RFC 5321 4.1.1.11), SIZE above the limit 552
  * (RFC 1870).
  *
- * Left to others: TLS, AUTH, DSN semantics; the tests decide what to assert.
+ * TLS options: --tls-cert/--tls-key load the server credential, and EHLO
+ * then offers STARTTLS (unless --no-starttls; never once TLS is up);
+ * --implicit-tls shakes hands right after accept; --starttls-reply R
+ * answers STARTTLS with R and stays in clear; --starttls-break answers 220
+ * then sends junk and closes; --require-tls answers MAIL before TLS with
+ * 530 (RFC 3207 4); --tls-priority sets the GnuTLS priority string;
+ * --tls-client-ca F requires a client certificate signed by F.
+ *
+ * Left to others: AUTH, DSN semantics; the tests decide what to assert.
  */
 #include "config.h"
 
@@ -55,6 +72,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
 #define INBUF_MIN	65536
 #define MAX_RCPTS	10000
 #define TEXT_LINE_MAX	1000	/* RFC 5321 4.5.3.1.6, CRLF included */
@@ -65,6 +85,8 @@
 #define V_BARE_CR	0x04
 #define V_LONG_LINE	0x08
 #define V_PIPELINING	0x10
+#define V_NO_EHLO_TLS	0x20	/* MAIL right after STARTTLS, RFC 3207 4.2 */
+#define V_LAST		V_NO_EHLO_TLS
 
 struct rcpt_reply {
 	char	*addr;
@@ -95,6 +117,11 @@ static struct {
 	int		 has_8bitmime, has_pipelining, has_size, has_dsn;
 	int		 has_smtputf8;
 	unsigned long long size_limit;	/* 0 = none */
+	/* TLS */
+	const char	*tls_cert, *tls_key, *tls_priority, *tls_client_ca;
+	int		 no_starttls, implicit_tls, starttls_break, require_tls;
+	const char	*starttls_reply;
+	gnutls_certificate_credentials_t tls_cred;	/* NULL: no TLS */
 } opt;
 
 struct conn {
@@ -105,6 +132,12 @@ struct conn {
 	size_t		 out_len, out_cap;
 	struct timespec	 arrival;	/* when the last read returned */
 	FILE		*transcript;
+	FILE		*transcript_clear;	/* lines received in clear */
+	gnutls_session_t tls;			/* non-NULL once TLS is up */
+	char		 tls_version[16];	/* "TLSv1.3", or "none" */
+	char		*tls_client;		/* verified client DN or NULL */
+	int		 tls_restarted;		/* STARTTLS done: EHLO again */
+	int		 ehlo_seen;
 	pid_t		 pid;
 	unsigned	 conn_viol;	/* violations outside DATA, sticky */
 	unsigned	 ntmp;
@@ -151,6 +184,10 @@ static int	 do_data(struct conn *c, struct txn *t);
 static void	 do_mail(struct conn *c, struct txn *t, char *args);
 static void	 do_rcpt(struct conn *c, struct txn *t, char *args);
 static void	 do_ehlo(struct conn *c, struct txn *t, int ehlo, char *args);
+static void	 tls_setup(void);
+static int	 tls_handshake(struct conn *c);
+static int	 do_starttls(struct conn *c, struct txn *t, const char *args);
+static void	 record_line(struct conn *c, const char *line);
 
 static void
 usage(void)
@@ -163,7 +200,10 @@ usage(void)
 	    "[--data-reply R]\n"
 	    "  [--dot-reply R] [--drop-after-dot N] [--latency MS] "
 	    "[--max-line N]\n"
-	    "  [--exit-after N] [--timeout SEC]\n");
+	    "  [--exit-after N] [--timeout SEC]\n"
+	    "  [--tls-cert F --tls-key F] [--no-starttls] [--implicit-tls]\n"
+	    "  [--starttls-reply R] [--starttls-break] [--require-tls]\n"
+	    "  [--tls-priority P] [--tls-client-ca F]\n");
 	exit(64);
 }
 
@@ -291,6 +331,22 @@ parse_args(int argc, char **argv)
 			opt.no_ehlo = 1;
 			continue;
 		}
+		if (strcmp(name, "--no-starttls") == 0) {
+			opt.no_starttls = 1;
+			continue;
+		}
+		if (strcmp(name, "--implicit-tls") == 0) {
+			opt.implicit_tls = 1;
+			continue;
+		}
+		if (strcmp(name, "--starttls-break") == 0) {
+			opt.starttls_break = 1;
+			continue;
+		}
+		if (strcmp(name, "--require-tls") == 0) {
+			opt.require_tls = 1;
+			continue;
+		}
 		if (strcmp(name, "--help") == 0)
 			usage();
 		if (eq)
@@ -355,11 +411,27 @@ parse_args(int argc, char **argv)
 			opt.exit_after = parse_num(name, val, LONG_MAX);
 		else if (strcmp(name, "--timeout") == 0)
 			opt.timeout_s = parse_num(name, val, 86400);
-		else
+		else if (strcmp(name, "--tls-cert") == 0)
+			opt.tls_cert = val;
+		else if (strcmp(name, "--tls-key") == 0)
+			opt.tls_key = val;
+		else if (strcmp(name, "--tls-priority") == 0)
+			opt.tls_priority = val;
+		else if (strcmp(name, "--tls-client-ca") == 0)
+			opt.tls_client_ca = val;
+		else if (strcmp(name, "--starttls-reply") == 0) {
+			if (strlen(val) < 3)
+				die("--starttls-reply wants 'CODE text'");
+			opt.starttls_reply = val;
+		} else
 			usage();
 	}
 	if (opt.dir == NULL)
 		usage();
+	if ((opt.tls_cert == NULL) != (opt.tls_key == NULL))
+		die("--tls-cert and --tls-key go together");
+	if (opt.implicit_tls && opt.tls_cert == NULL)
+		die("--implicit-tls needs --tls-cert and --tls-key");
 	if (opt.max_line < 8)
 		die("--max-line too small");
 }
@@ -455,11 +527,29 @@ on_term(int sig)
 
 /* ---- socket I/O: the only two functions that touch the socket -------- */
 
+/* Through the TLS session once it is up (the socket is blocking; records
+ * wait at most --timeout, gnutls_record_set_timeout).  A peer closing
+ * without close_notify is EOF: SMTP has QUIT for its own end. */
 static ssize_t
 io_read(struct conn *c, void *p, size_t n)
 {
 	ssize_t r;
 
+	if (c->tls != NULL) {
+		do
+			r = gnutls_record_recv(c->tls, p, n);
+		while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
+		if (r == GNUTLS_E_PREMATURE_TERMINATION)
+			return 0;
+		if (r < 0) {
+			if (c->transcript)
+				fprintf(c->transcript, "!TLS read: %s\n",
+				    gnutls_strerror((int)r));
+			errno = EIO;
+			return -1;
+		}
+		return r;
+	}
 	do
 		r = read(c->fd, p, n);
 	while (r < 0 && errno == EINTR);
@@ -471,10 +561,161 @@ io_write(struct conn *c, const void *p, size_t n)
 {
 	ssize_t r;
 
+	if (c->tls != NULL) {
+		do
+			r = gnutls_record_send(c->tls, p, n);
+		while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
+		if (r < 0) {
+			errno = EIO;
+			return -1;
+		}
+		return r;
+	}
 	do
 		r = write(c->fd, p, n);
 	while (r < 0 && errno == EINTR);
 	return r;
+}
+
+/* ---- TLS ------------------------------------------------------------- */
+
+/* tls_setup: load the server credential once, in the parent. */
+static void
+tls_setup(void)
+{
+	int r;
+
+	if (opt.tls_cert == NULL) {
+		if (opt.tls_client_ca != NULL)
+			die("--tls-client-ca needs --tls-cert");
+		return;
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&opt.tls_cred)) < 0)
+		die("gnutls: %s", gnutls_strerror(r));
+	r = gnutls_certificate_set_x509_key_file(opt.tls_cred, opt.tls_cert,
+	    opt.tls_key, GNUTLS_X509_FMT_PEM);
+	if (r < 0)
+		die("--tls-cert %s --tls-key %s: %s", opt.tls_cert,
+		    opt.tls_key, gnutls_strerror(r));
+	if (opt.tls_client_ca != NULL &&
+	    gnutls_certificate_set_x509_trust_file(opt.tls_cred,
+	    opt.tls_client_ca, GNUTLS_X509_FMT_PEM) <= 0)
+		die("--tls-client-ca %s: no certificate loaded",
+		    opt.tls_client_ca);
+}
+
+/* tls_handshake: as server on c->fd; 0 with c->tls set, or -1 (recorded
+ * in the transcript) and the caller ends the connection. */
+static int
+tls_handshake(struct conn *c)
+{
+	gnutls_session_t s;
+	const char *name, *where = NULL;
+	const gnutls_datum_t *peer;
+	unsigned status, npeer = 0;
+	int r;
+
+	if ((r = gnutls_init(&s, GNUTLS_SERVER)) < 0)
+		die("gnutls_init: %s", gnutls_strerror(r));
+	if (opt.tls_priority != NULL)
+		r = gnutls_priority_set_direct(s, opt.tls_priority, &where);
+	else
+		r = gnutls_set_default_priority(s);
+	if (r < 0)
+		die("--tls-priority at '%s': %s", where ? where : "?",
+		    gnutls_strerror(r));
+	gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, opt.tls_cred);
+	if (opt.tls_client_ca != NULL)
+		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+	gnutls_transport_set_int(s, c->fd);
+	gnutls_handshake_set_timeout(s, (unsigned)opt.timeout_s * 1000);
+	gnutls_record_set_timeout(s, (unsigned)opt.timeout_s * 1000);
+	do
+		r = gnutls_handshake(s);
+	while (r < 0 && !gnutls_error_is_fatal(r));
+	if (r == 0 && opt.tls_client_ca != NULL) {
+		r = gnutls_certificate_verify_peers2(s, &status);
+		if (r == 0 && status != 0)
+			r = GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+	}
+	if (r < 0) {
+		if (c->transcript)
+			fprintf(c->transcript, "!TLS handshake failed: %s\n",
+			    gnutls_strerror(r));
+		gnutls_deinit(s);
+		return -1;
+	}
+	c->tls = s;
+	name = gnutls_protocol_get_name(gnutls_protocol_get_version(s));
+	if (name == NULL)
+		name = "TLS?";
+	if (strncmp(name, "TLS", 3) == 0)
+		snprintf(c->tls_version, sizeof c->tls_version, "TLSv%s",
+		    name + 3);
+	else
+		snprintf(c->tls_version, sizeof c->tls_version, "%s", name);
+	peer = gnutls_certificate_get_peers(s, &npeer);
+	if (peer != NULL && npeer > 0) {
+		gnutls_x509_crt_t crt;
+		gnutls_datum_t dn = { NULL, 0 };
+
+		if (gnutls_x509_crt_init(&crt) == 0) {
+			if (gnutls_x509_crt_import(crt, &peer[0],
+			    GNUTLS_X509_FMT_DER) == 0 &&
+			    gnutls_x509_crt_get_dn3(crt, &dn, 0) == 0)
+				c->tls_client = xstrdup((char *)dn.data);
+			gnutls_free(dn.data);
+			gnutls_x509_crt_deinit(crt);
+		}
+	}
+	if (c->transcript)
+		fprintf(c->transcript, "!TLS %s %s%s%s\n", c->tls_version,
+		    gnutls_cipher_get_name(gnutls_cipher_get(s)),
+		    c->tls_client ? " client " : "",
+		    c->tls_client ? c->tls_client : "");
+	return 0;
+}
+
+/* do_starttls: RFC 3207 4.  0 to go on, -1 to end the connection. */
+static int
+do_starttls(struct conn *c, struct txn *t, const char *args)
+{
+	static const char junk[] = "\x16\x03\x03\x00\x02garbage, not TLS\r\n";
+	int offered = opt.tls_cred != NULL || opt.starttls_reply != NULL ||
+	    opt.starttls_break;
+
+	if (c->tls != NULL) {
+		reply(c, "503 5.5.1 TLS already active");
+		return 0;
+	}
+	if (!offered || opt.no_starttls) {
+		reply(c, "502 5.5.1 STARTTLS not offered");
+		return 0;
+	}
+	if (*args != '\0') {
+		reply(c, "501 5.5.4 STARTTLS takes no parameters");
+		return 0;
+	}
+	if (opt.starttls_reply != NULL) {
+		reply(c, opt.starttls_reply);
+		return 0;
+	}
+	reply(c, "220 2.0.0 Ready to start TLS");
+	if (conn_flush(c) < 0)
+		return -1;
+	if (opt.starttls_break) {
+		io_write(c, junk, sizeof junk - 1);
+		if (c->transcript)
+			fprintf(c->transcript, "!TLS broken on purpose\n");
+		return -1;
+	}
+	/* RFC 3207 4.2: forget everything learnt in clear, input included
+	 * (anything pipelined behind STARTTLS is an injection). */
+	c->in_off = c->in_len = 0;
+	txn_reset(t);
+	c->ehlo_seen = 0;
+	c->tls_restarted = 1;
+	return tls_handshake(c);
 }
 
 /* Send the queued replies.  The transcript goes to disk first, so a
@@ -515,6 +756,8 @@ conn_fill(struct conn *c)
 	}
 	if (c->in_len == c->in_cap)
 		return -1;	/* caller bug: buffer full */
+	if (c->tls != NULL && gnutls_record_check_pending(c->tls) > 0)
+		goto read;	/* decrypted already: poll would not see it */
 	pfd.fd = c->fd;
 	pfd.events = POLLIN;
 	do
@@ -522,6 +765,7 @@ conn_fill(struct conn *c)
 	while (pr < 0 && errno == EINTR);
 	if (pr <= 0)
 		return -1;
+read:
 	r = io_read(c, c->in + c->in_len, c->in_cap - c->in_len);
 	if (r < 0)
 		return -1;
@@ -630,6 +874,7 @@ viol_name(unsigned bit)
 	case V_BARE_CR:		return "bare-cr";
 	case V_LONG_LINE:	return "long-line";
 	case V_PIPELINING:	return "pipelining";
+	case V_NO_EHLO_TLS:	return "no EHLO after STARTTLS";
 	}
 	return "?";
 }
@@ -720,7 +965,8 @@ reply_is(const char *r, char digit)
 static void
 do_ehlo(struct conn *c, struct txn *t, int ehlo, char *args)
 {
-	size_t i;
+	size_t i, n;
+	int starttls;
 
 	txn_reset(t);
 	while (*args == ' ')
@@ -733,14 +979,23 @@ do_ehlo(struct conn *c, struct txn *t, int ehlo, char *args)
 		reply(c, "502 5.5.1 EHLO not implemented");
 		return;
 	}
-	if (!ehlo || opt.next == 0) {
+	c->ehlo_seen = 1;
+	/* STARTTLS is offered in clear only (RFC 3207 4.2). */
+	starttls = c->tls == NULL && !opt.no_starttls &&
+	    (opt.tls_cred != NULL || opt.starttls_reply != NULL ||
+	    opt.starttls_break);
+	/* AUTH: its "250-AUTH ..." line goes here when the server checks
+	 * AUTH (offered after TLS, or in clear when told to). */
+	n = opt.next + (starttls ? 1 : 0);
+	if (!ehlo || n == 0) {
 		replyf(c, "250 fakesmtpd greets %.200s", args);
 		return;
 	}
 	replyf(c, "250-fakesmtpd greets %.200s", args);
 	for (i = 0; i < opt.next; i++)
-		replyf(c, "250%c%s", i + 1 == opt.next ? ' ' : '-',
-		    opt.ext[i]);
+		replyf(c, "250%c%s", i + 1 == n ? ' ' : '-', opt.ext[i]);
+	if (starttls)
+		reply(c, "250 STARTTLS");
 }
 
 static void
@@ -878,9 +1133,12 @@ write_env(const char *tmp, const char *final, struct conn *c, struct txn *t)
 		fprintf(f, "%s\n", t->rcpt[i]);
 	if (t->body)
 		fprintf(f, "BODY=%s\n", t->body);
-	for (bit = 1; bit <= V_PIPELINING; bit <<= 1)
+	for (bit = 1; bit <= V_LAST; bit <<= 1)
 		if (v & bit)
 			fprintf(f, "VIOLATION %s\n", viol_name(bit));
+	fprintf(f, "TLS: %s\n", c->tls_version);
+	if (c->tls_client != NULL)
+		fprintf(f, "TLS-Client: %s\n", c->tls_client);
 	if (fclose(f) != 0) {
 		unlink(tmp);
 		return -1;
@@ -1020,6 +1278,21 @@ local_error:
 	return 0;
 }
 
+/* record_line: a line received from the client, into the transcript and,
+ * before TLS is up, into transcript-clear too.  An AUTH exchange records
+ * its continuation lines through here as well (the credential check for
+ * the tests: nothing secret may appear in transcript-clear). */
+static void
+record_line(struct conn *c, const char *line)
+{
+	if (c->transcript)
+		fprintf(c->transcript, "%s\n", line);
+	if (c->tls == NULL && c->transcript_clear) {
+		fprintf(c->transcript_clear, "%s\n", line);
+		fflush(c->transcript_clear);
+	}
+}
+
 /* RFC 2920 3.1: these end a pipelined group. */
 static int
 ends_group(const char *verb)
@@ -1053,7 +1326,14 @@ serve(int fd)
 	snprintf(path, sizeof(path), "%s/transcript.%ld", opt.dir,
 	    (long)c.pid);
 	c.transcript = fopen(path, "a");
+	snprintf(path, sizeof(path), "%s/transcript-clear.%ld", opt.dir,
+	    (long)c.pid);
+	c.transcript_clear = fopen(path, "a");
+	snprintf(c.tls_version, sizeof c.tls_version, "none");
 
+	/* RFC 8314 3.3: with implicit TLS the handshake comes first. */
+	if (opt.implicit_tls && tls_handshake(&c) < 0)
+		goto out;
 	reply(&c, opt.greeting);
 	if (!reply_is(opt.greeting, '2'))
 		goto out;
@@ -1085,8 +1365,7 @@ serve(int fd)
 		else
 			violation(&c, NULL, V_BARE_LF);
 		line[n] = '\0';		/* overwrites CR or LF, in buffer */
-		if (c.transcript)
-			fprintf(c.transcript, "%s\n", line);
+		record_line(&c, line);
 		if (strlen(line) != n) {
 			reply(&c, "500 5.5.2 NUL in command");
 			continue;
@@ -1106,7 +1385,22 @@ serve(int fd)
 			do_ehlo(&c, &t, 1, args);
 		else if (strcasecmp(verb, "HELO") == 0)
 			do_ehlo(&c, &t, 0, args);
-		else if (strcasecmp(verb, "MAIL") == 0 &&
+		/* AUTH goes here (else if verb is AUTH: do_auth(&c, &t,
+		 * args)), reading its continuation lines with get_chunk and
+		 * recording each one with record_line. */
+		else if (strcasecmp(verb, "STARTTLS") == 0) {
+			if (do_starttls(&c, &t, args) < 0)
+				goto out;
+		} else if (strcasecmp(verb, "MAIL") == 0 &&
+		    opt.require_tls && c.tls == NULL)
+			reply(&c, "530 5.7.0 Must issue a STARTTLS command "
+			    "first");
+		else if (strcasecmp(verb, "MAIL") == 0 && c.tls_restarted &&
+		    !c.ehlo_seen) {
+			violation(&c, NULL, V_NO_EHLO_TLS);
+			reply(&c, "503 5.5.1 EHLO first: STARTTLS reset the "
+			    "session");
+		} else if (strcasecmp(verb, "MAIL") == 0 &&
 		    strncasecmp(args, "FROM:", 5) == 0)
 			do_mail(&c, &t, args + 5);
 		else if (strcasecmp(verb, "RCPT") == 0 &&
@@ -1141,8 +1435,15 @@ serve(int fd)
 	}
 out:
 	conn_flush(&c);
+	if (c.tls != NULL) {
+		gnutls_bye(c.tls, GNUTLS_SHUT_WR);
+		gnutls_deinit(c.tls);
+	}
+	free(c.tls_client);
 	if (c.transcript)
 		fclose(c.transcript);
+	if (c.transcript_clear)
+		fclose(c.transcript_clear);
 	txn_reset(&t);
 	free(c.in);
 	free(c.out);
@@ -1191,6 +1492,7 @@ main(int argc, char **argv)
 	parse_args(argc, argv);
 	if (stat(opt.dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		die("--dir %s: not a directory", opt.dir);
+	tls_setup();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_term;	/* no SA_RESTART: poll sees EINTR */
