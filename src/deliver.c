@@ -35,6 +35,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "bounce.h"
 #include "conn.h"
 #include "deliver.h"
@@ -42,7 +43,9 @@
 #include "log.h"
 #include "queue.h"
 #include "sched.h"
+#include "secret.h"
 #include "smtpc.h"
+#include "tls.h"
 #include "util.h"
 
 #define DELIVER_BATCH		16		/* messages claimed at once */
@@ -53,9 +56,23 @@
 #define DELIVER_WRITE_AT	65536		/* body bytes buffered per write */
 #define DELIVER_MAX_RECONNECT	3		/* sessions lost per run */
 
+/* One route's run: its relays, and what its sessions need, made once. */
+struct route_run {
+	const struct conf	*c;
+	const struct conf_route	*r;
+	struct queue		*q;
+	struct smtpc_conf	 sc;
+	struct tls_client	*tc;		/* NULL until a session needs it */
+	char			*secret;	/* NULL until AUTH needs it */
+	int			 all;
+	char			 dname[512];	/* backoff name of the list */
+};
+
 struct session {
+	struct route_run	*rr;
 	struct conn		*conn;
 	struct smtpc		*smtp;
+	struct tls_session	*tls;
 	const struct conf_relay	*relay;
 	char			 name[300];	/* host:port, for logs */
 	struct buf		 line;
@@ -76,10 +93,41 @@ deliver_classify(const struct smtp_reply *r)
 static void
 sess_close(struct session *s)
 {
+	struct route_run *rr = s->rr;
+
 	smtpc_free(s->smtp);
+	tls_session_free(s->tls);	/* before its connection */
 	conn_close(s->conn);
 	buf_free(&s->line);
 	memset(s, 0, sizeof *s);
+	s->rr = rr;
+}
+
+/* sess_tls: the TLS handshake on S's connection (implicit, or after the
+ * 220 to STARTTLS), verified as the route says.  0, or -1 with ERR. */
+static int
+sess_tls(struct session *s, const struct conf *c, struct ob_err *err)
+{
+	struct route_run *rr = s->rr;
+	const struct conf_route *r = rr->r;
+	struct tls_conf tcf;
+
+	if (rr->tc == NULL) {
+		memset(&tcf, 0, sizeof tcf);
+		tcf.ca_file = r->tls_ca_file;
+		tcf.verify = r->tls_verify;
+		tcf.min_version = r->tls_min_version;
+		tcf.fingerprint = r->tls_fingerprint;
+		tcf.cert_file = r->tls_cert_file;
+		tcf.key_file = r->tls_key_file;
+		if (tls_client_new(&rr->tc, &tcf, err) == -1)
+			return -1;
+	}
+	if (tls_start(rr->tc, s->conn, s->relay->host, c->command_timeout,
+	    &s->tls, err) == -1)
+		return -1;
+	log_info("relay=%s tls=\"%s\"", s->name, tls_info(s->tls));
+	return 0;
 }
 
 /* sess_flush: send what the engine has queued.  A failed write ends the
@@ -97,6 +145,8 @@ sess_flush(struct session *s, const struct conf *c)
 		smtpc_lost(s->smtp, err.text);
 		return -1;
 	}
+	if (strcmp(smtpc_state_name(s->smtp), "AUTH") == 0)
+		explicit_bzero(out->p, out->len);	/* credentials */
 	buf_clear(out);
 	return 0;
 }
@@ -111,7 +161,17 @@ sess_step(struct session *s, const struct conf *c)
 	int64_t now;
 	int r;
 
-	if (sess_flush(s, c) == -1 || smtpc_want(s->smtp) != SMTPC_WANT_READ)
+	if (sess_flush(s, c) == -1)
+		return smtpc_want(s->smtp);
+	if (smtpc_want(s->smtp) == SMTPC_WANT_TLS) {
+		/* 220 to STARTTLS: nothing may be buffered in clear */
+		if (sess_tls(s, c, &err) == -1)
+			smtpc_tls_done(s->smtp, 0, err.text);
+		else
+			smtpc_tls_done(s->smtp, 1, NULL);
+		return smtpc_want(s->smtp);
+	}
+	if (smtpc_want(s->smtp) != SMTPC_WANT_READ)
 		return smtpc_want(s->smtp);
 	/* The timeout bounds the whole reply (RFC 5321 4.5.3.2), so a
 	 * server trickling "250-" lines cannot hold us forever. */
@@ -150,7 +210,8 @@ sess_wait(struct session *s, const struct conf *c)
 {
 	enum smtpc_want w;
 
-	while ((w = sess_step(s, c)) == SMTPC_WANT_READ)
+	while ((w = sess_step(s, c)) == SMTPC_WANT_READ ||
+	    w == SMTPC_WANT_TLS)
 		;
 	return w;
 }
@@ -169,30 +230,76 @@ relay_failed(const struct conf *c, struct queue *q, const char *name,
 		log_warn("relay=%s backoff not recorded: %s", name, e.text);
 }
 
-/* sess_open: connect to relays in order from the first, skipping those
- * that back off (unless ALL); 0 with a session ready for a transaction,
- * or -1 with the last relay's reason in ERR. */
-static int
-sess_open(struct session *s, const struct conf *c,
-    const struct smtpc_conf *sc, struct queue *q, int all,
-    struct ob_err *err)
+/* sess_conf: the engine's settings for RELAY of route run RR.  The TLS
+ * mode "auto" means implicit TLS on port 465 (RFC 8314 3.3) and required
+ * STARTTLS on any other port: a relay is never used in clear unless the
+ * configuration says "tls off" (or "opportunistic"). */
+static void
+sess_conf(struct route_run *rr, const struct conf_relay *relay,
+    struct smtpc_conf *sc, int *implicit)
 {
+	const struct conf_route *r = rr->r;
+	int mode = r->tls;
+
+	*sc = rr->sc;
+	if (mode == CONF_TLS_AUTO)
+		mode = relay->port == 465 ? CONF_TLS_IMPLICIT :
+		    CONF_TLS_STARTTLS;
+	*implicit = mode == CONF_TLS_IMPLICIT;
+	sc->tls_up = 0;
+	sc->tls = mode == CONF_TLS_STARTTLS ? SMTPC_TLS_REQUIRE :
+	    mode == CONF_TLS_OPPORTUNISTIC ? SMTPC_TLS_MAY : SMTPC_TLS_OFF;
+	sc->auth_host = relay->host;
+	sc->auth_port = relay->port;
+}
+
+/* sess_secret: the route's AUTH secret, read once per run (a password
+ * file or command: secret.c).  0, or -1 with ERR. */
+static int
+sess_secret(struct route_run *rr, struct ob_err *err)
+{
+	const struct conf_route *r = rr->r;
+
+	if (r->auth_user == NULL || rr->secret != NULL)
+		return 0;
+	if (secret_load(r->auth_password_file, r->auth_password_file != NULL
+	    ? NULL : r->auth_password_command, &rr->secret, err) == -1)
+		return -1;
+	rr->sc.auth_secret = rr->secret;
+	return 0;
+}
+
+/* sess_open: connect to the route's relays in order from the first,
+ * skipping those that back off (unless rr->all); 0 with a session ready
+ * for a transaction, or -1 with the last relay's reason in ERR. */
+static int
+sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
+{
+	const struct conf *c = rr->c;
+	const struct conf_route *route = rr->r;
+	struct smtpc_conf sc;
 	struct queue_dest d;
 	struct ob_err e;
 	char when[32];
 	size_t i;
+	int implicit;
 
 	ob_err_set(err, OB_TEMP, 0, "no relay configured");
-	for (i = 0; i < c->route.nrelays; i++) {
-		const struct conf_relay *r = &c->route.relays[i];
+	if (sess_secret(rr, err) == -1) {
+		log_err("relay credentials: %s", err->text);
+		return -1;
+	}
+	for (i = 0; i < route->nrelays; i++) {
+		const struct conf_relay *r = &route->relays[i];
 		const struct smtp_reply *er;
 		char rs[SMTP_REPLY_TEXT_MAX + 32];
 
 		memset(s, 0, sizeof *s);
+		s->rr = rr;
 		s->relay = r;
 		snprintf(s->name, sizeof s->name, strchr(r->host, ':')
 		    ? "[%s]:%d" : "%s:%d", r->host, r->port);
-		if (!all && queue_dest_get(q, s->name, &d, &e) == 1 &&
+		if (!rr->all && queue_dest_get(rr->q, s->name, &d, &e) == 1 &&
 		    d.next_try > ob_now_ms()) {
 			fmt_iso_time(when, sizeof when, d.next_try);
 			ob_err_set(err, OB_TEMP, 0, "%s: backing off until %s "
@@ -205,15 +312,30 @@ sess_open(struct session *s, const struct conf *c,
 		    c->connect_timeout, err) == -1) {
 			log_warn("relay=%s status=unreachable reason=\"%s\"",
 			    s->name, err->text);
-			relay_failed(c, q, s->name, err->text);
+			relay_failed(c, rr->q, s->name, err->text);
 			continue;
 		}
 		buf_init(&s->line, 0);
-		s->smtp = smtpc_new(sc);
+		sess_conf(rr, r, &sc, &implicit);
+		if (implicit) {
+			/* RFC 8314 3.3: TLS from the first byte */
+			if (sess_tls(s, c, err) == -1) {
+				log_warn("relay=%s status=refused reason="
+				    "\"%s\"", s->name, err->text);
+				relay_failed(c, rr->q, s->name, err->text);
+				sess_close(s);
+				continue;
+			}
+			sc.tls_up = 1;
+		}
+		s->smtp = smtpc_new(&sc);
 		if (sess_wait(s, c) == SMTPC_WANT_TXN) {
-			log_debug("relay=%s connected extensions=0x%x",
-			    s->name, smtpc_extensions(s->smtp));
-			if (queue_dest_ok(q, s->name, &e) == -1)
+			log_debug("relay=%s connected extensions=0x%x tls=%s "
+			    "auth=%s", s->name, smtpc_extensions(s->smtp),
+			    s->tls != NULL ? tls_version(s->tls) : "none",
+			    smtpc_auth_mech(s->smtp) != NULL ?
+			    smtpc_auth_mech(s->smtp) : "none");
+			if (queue_dest_ok(rr->q, s->name, &e) == -1)
 				log_warn("relay=%s: %s", s->name, e.text);
 			return 0;
 		}
@@ -224,7 +346,7 @@ sess_open(struct session *s, const struct conf *c,
 			smtp_reply_fmt(er, rs, sizeof rs);
 		ob_err_set(err, OB_TEMP, 0, "%s: %s", s->name, rs);
 		log_warn("relay=%s status=refused reason=\"%s\"", s->name, rs);
-		relay_failed(c, q, s->name, err->text);
+		relay_failed(c, rr->q, s->name, err->text);
 		sess_close(s);
 	}
 	return -1;
@@ -610,14 +732,23 @@ drain(struct session *s, const struct conf *c, struct pipe *p,
 /* dest_name: the key the relay list backs off under: the list itself, so
  * that a changed configuration starts afresh. */
 void
-deliver_dest_name(const struct conf *c, char *dst, size_t n)
+deliver_dest_name(const struct conf_route *r, char *dst, size_t n)
 {
 	size_t i, len = 0;
 
 	len += (size_t)snprintf(dst, n, "relay");
-	for (i = 0; i < c->route.nrelays && len < n; i++)
+	for (i = 0; i < r->nrelays && len < n; i++)
 		len += (size_t)snprintf(dst + len, n - len, " %s:%d",
-		    c->route.relays[i].host, c->route.relays[i].port);
+		    r->relays[i].host, r->relays[i].port);
+}
+
+/* route_want: queue filter: is SENDER's mail this run's route's? */
+static int
+route_want(const char *sender, void *arg)
+{
+	const struct route_run *rr = arg;
+
+	return conf_route_for(rr->c, sender) == rr->r;
 }
 
 /* defer_claimed: no session: record IDS[from..n) as deferred with REP,
@@ -653,43 +784,49 @@ defer_claimed(const struct conf *c, struct queue *q, const uint64_t *ids,
 	return 0;
 }
 
-int
-deliver_flush(const struct conf *c, struct queue *q,
-    const struct deliver_opts *o, struct deliver_stats *st,
-    struct ob_err *err)
+/* flush_route: deliver the due messages of route run RR (all of them when
+ * there is only the default route).  0, or -1 with ERR for a queue error. */
+static int
+flush_route(struct route_run *rr, const struct deliver_opts *o,
+    struct deliver_stats *st, struct ob_err *err)
 {
-	struct smtpc_conf sc;
+	const struct conf *c = rr->c;
+	struct queue *q = rr->q;
+	queue_filter_fn *want = c->nroutes > 0 ? route_want : NULL;
 	struct session s;
 	struct buf chunk;
 	uint64_t ids[DELIVER_BATCH];
 	struct pipe pipe = { NULL };
 	struct smtp_reply rep;
 	struct queue_dest dest;
-	int64_t start = ob_now_ms(), lease_end = 0;
-	size_t n, i;
+	int64_t start = ob_now_ms(), lease_end = 0, next;
+	size_t n, i, ndue;
 	int have = 0, down = 0, lost = 0, tried = 0, r = -1;
-	char down_why[sizeof err->text] = "", dname[512];
+	char down_why[sizeof err->text] = "";
+	const char *dname = rr->dname;
+	size_t msgs0 = st->messages, deliv0 = st->delivered;
 
-	memset(st, 0, sizeof *st);
 	memset(&s, 0, sizeof s);
-	memset(&sc, 0, sizeof sc);
-	sc.helo_name = c->helo_name;
-	sc.greeting_timeout = c->greeting_timeout;
-	sc.command_timeout = c->command_timeout;
-	sc.data_timeout = c->data_timeout;
+	s.rr = rr;
 	buf_init(&chunk, 0);
-	deliver_dest_name(c, dname, sizeof dname);
-	if (o->gc && queue_gc(q, start, err) == -1)
-		goto fail;
 	if (!o->all) {
 		int k = queue_dest_get(q, dname, &dest, err);
 
 		if (k == -1)
 			goto fail;
 		if (k == 1 && dest.next_try > start) {
-			st->backed_off = 1;
-			st->next_try = dest.next_try;
-			snprintf(st->why, sizeof st->why, "%s", dest.reason);
+			/* backing off: say so only if it has mail due */
+			if (queue_due_for(q, start, 1, &ndue, &next, want, rr,
+			    err) == -1)
+				goto fail;
+			if (ndue > 0) {
+				if (!st->backed_off ||
+				    dest.next_try < st->next_try)
+					st->next_try = dest.next_try;
+				st->backed_off = 1;
+				snprintf(st->why, sizeof st->why, "%s",
+				    dest.reason);
+			}
 			r = 0;
 			goto fail;
 		}
@@ -700,8 +837,9 @@ deliver_flush(const struct conf *c, struct queue *q,
 		/* A final dot may still sit in the output: it leaves with the
 		 * next message's commands, or in drain() when none come. */
 		lease_end = ob_now_ms() + DELIVER_LEASE_MS;
-		if (queue_claim(q, ob_now_ms(), o->all, start, DELIVER_LEASE_MS,
-		    ids, DELIVER_BATCH, &n, err) == -1)
+		if (queue_claim_for(q, ob_now_ms(), o->all, start,
+		    DELIVER_LEASE_MS, ids, DELIVER_BATCH, &n, want, rr,
+		    err) == -1)
 			goto fail;
 		if (n == 0 && have && pipe.dot != NULL) {
 			/* its result may queue a bounce: look again after */
@@ -729,7 +867,7 @@ deliver_flush(const struct conf *c, struct queue *q,
 					    "%d sessions lost in this run",
 					    lost);
 					down = 1;
-				} else if (sess_open(&s, c, &sc, q, o->all, err) == 0) {
+				} else if (sess_open(&s, rr, err) == 0) {
 					have = 1;
 					if (!tried && queue_dest_ok(q, dname,
 					    err) == -1)
@@ -791,7 +929,7 @@ fail:
 		}
 		sess_close(&s);
 	}
-	if (st->messages > 0) {		/* the last result, durable too */
+	if (st->messages > msgs0) {	/* the last result, durable too */
 		struct ob_err e2;
 
 		if (queue_sync(q, &e2) == -1 && r == 0) {
@@ -799,10 +937,74 @@ fail:
 			r = -1;
 		}
 	}
-	if (down && st->delivered == 0) {
+	if (down && st->delivered == deliv0) {
 		st->unreachable = 1;
 		snprintf(st->why, sizeof st->why, "%s", down_why);
 	}
 	buf_free(&chunk);
+	return r;
+}
+
+/* run_init / run_free: a route's run context. */
+static void
+run_init(struct route_run *rr, const struct conf *c,
+    const struct conf_route *r, struct queue *q, int all)
+{
+	memset(rr, 0, sizeof *rr);
+	rr->c = c;
+	rr->r = r;
+	rr->q = q;
+	rr->all = all;
+	rr->sc.helo_name = c->helo_name;
+	rr->sc.greeting_timeout = c->greeting_timeout;
+	rr->sc.command_timeout = c->command_timeout;
+	rr->sc.data_timeout = c->data_timeout;
+	rr->sc.auth_user = r->auth_user;
+	rr->sc.auth_allow_plaintext = r->auth_allow_plaintext;
+	switch (r->auth_mech) {
+	case CONF_AUTH_PLAIN: rr->sc.auth_mech = AUTH_PLAIN; break;
+	case CONF_AUTH_LOGIN: rr->sc.auth_mech = AUTH_LOGIN; break;
+	case CONF_AUTH_SCRAM: rr->sc.auth_mech = AUTH_SCRAM_SHA_256; break;
+	case CONF_AUTH_XOAUTH2: rr->sc.auth_mech = AUTH_XOAUTH2; break;
+	case CONF_AUTH_OAUTHBEARER:
+		rr->sc.auth_mech = AUTH_OAUTHBEARER;
+		break;
+	default: rr->sc.auth_mech = AUTH_NONE; break;
+	}
+	rr->sc.auth_token = r->auth_mech == CONF_AUTH_XOAUTH2 ||
+	    r->auth_mech == CONF_AUTH_OAUTHBEARER;
+	deliver_dest_name(r, rr->dname, sizeof rr->dname);
+}
+
+static void
+run_free(struct route_run *rr)
+{
+	tls_client_free(rr->tc);
+	secret_free(rr->secret);	/* wiped */
+	memset(rr, 0, sizeof *rr);
+}
+
+int
+deliver_flush(const struct conf *c, struct queue *q,
+    const struct deliver_opts *o, struct deliver_stats *st,
+    struct ob_err *err)
+{
+	struct route_run rr;
+	size_t i;
+	int r = 0;
+
+	memset(st, 0, sizeof *st);
+	if (o->gc && queue_gc(q, ob_now_ms(), err) == -1)
+		return -1;
+	/* the default route, then each [sender] section's */
+	for (i = 0; i <= c->nroutes && r == 0; i++) {
+		if (o->stop != NULL && *o->stop)
+			break;
+		run_init(&rr, c, i == 0 ? &c->route : &c->routes[i - 1], q,
+		    o->all);
+		if (rr.r->nrelays > 0)
+			r = flush_route(&rr, o, st, err);
+		run_free(&rr);
+	}
 	return r;
 }

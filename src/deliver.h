@@ -44,9 +44,9 @@ int	deliver_flush(const struct conf *c, struct queue *q,
 	    const struct deliver_opts *o, struct deliver_stats *st,
 	    struct ob_err *err);
 
-/* deliver_dest_name: the name C's relay list backs off under
+/* deliver_dest_name: the name R's relay list backs off under
  * (queue_dest_*): the list itself, so a changed list starts afresh. */
-void	deliver_dest_name(const struct conf *c, char *dst, size_t n);
+void	deliver_dest_name(const struct conf_route *r, char *dst, size_t n);
 
 /* deliver_classify: the recipient state (QR_*) for reply R: 2xx
  * delivered, 5xx failed, anything else (4xx, no reply) stays pending. */

@@ -1730,6 +1730,8 @@ struct q_claim_arg {
 	uint64_t *ids;
 	int64_t	*due;		/* due key of each candidate */
 	size_t	 max, n;
+	queue_filter_fn *want;	/* NULL: every message */
+	void	*warg;
 };
 
 static int
@@ -1757,7 +1759,7 @@ q_claim_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 		id = get_be64((const uint8_t *)key.mv_data + 8);
 		if (!a->all && t > a->now)
 			break;
-		rc = q_get_rec(q, txn, id, &m, 0, err);
+		rc = q_get_rec(q, txn, id, &m, a->want != NULL, err);
 		if (rc == 0 || rc == Q_EFN) {
 			log_warn("queue: due entry without a usable message "
 			    "(%s), skipped", rc == 0 ? "none" : err->text);
@@ -1766,6 +1768,11 @@ q_claim_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 		if (rc != 1)
 			break;
 		rc = 0;
+		if (a->want != NULL && !a->want(m.sender, a->warg)) {
+			rec_free(&m);
+			continue;
+		}
+		rec_free(&m);
 		if (m.flags & QM_HELD)
 			continue;
 		if (a->not_since > 0 && m.last_attempt != 0 &&
@@ -1801,6 +1808,15 @@ queue_claim(struct queue *q, int64_t now, int all, int64_t not_since,
     int64_t lease_ms, uint64_t *ids, size_t max, size_t *n,
     struct ob_err *err)
 {
+	return queue_claim_for(q, now, all, not_since, lease_ms, ids, max, n,
+	    NULL, NULL, err);
+}
+
+int
+queue_claim_for(struct queue *q, int64_t now, int all, int64_t not_since,
+    int64_t lease_ms, uint64_t *ids, size_t max, size_t *n,
+    queue_filter_fn *want, void *warg, struct ob_err *err)
+{
 	struct q_claim_arg a;
 	int rc;
 
@@ -1813,6 +1829,8 @@ queue_claim(struct queue *q, int64_t now, int all, int64_t not_since,
 	a.not_since = not_since;
 	a.lease_ms = lease_ms;
 	a.ids = ids;
+	a.want = want;
+	a.warg = warg;
 	a.due = xcalloc(max, sizeof *a.due);
 	a.max = max;
 	a.n = 0;
@@ -2214,6 +2232,13 @@ int
 queue_due(struct queue *q, int64_t now, size_t max, size_t *ndue,
     int64_t *next, struct ob_err *err)
 {
+	return queue_due_for(q, now, max, ndue, next, NULL, NULL, err);
+}
+
+int
+queue_due_for(struct queue *q, int64_t now, size_t max, size_t *ndue,
+    int64_t *next, queue_filter_fn *want, void *warg, struct ob_err *err)
+{
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val key, v;
@@ -2235,6 +2260,23 @@ queue_due(struct queue *q, int64_t now, size_t max, size_t *ndue,
 		if (key.mv_size != 16)
 			continue;
 		t = (int64_t)get_be64(key.mv_data);
+		if (want != NULL) {
+			struct q_rec m;
+			int k = q_get_rec(q, txn,
+			    get_be64((const uint8_t *)key.mv_data + 8), &m, 1,
+			    err);
+
+			if (k == 1 && !want(m.sender, warg)) {
+				rec_free(&m);
+				continue;
+			}
+			if (k == 1)
+				rec_free(&m);
+			else if (k != 0 && k != Q_EFN) {
+				rc = k;
+				break;
+			}
+		}
 		if (*next == 0)
 			*next = t;
 		if (t > now || *ndue >= max)

@@ -146,6 +146,13 @@ void	queue_sub_free(struct queue_sub *s);
 int	queue_claim(struct queue *q, int64_t now, int all, int64_t not_since,
 	    int64_t lease_ms, uint64_t *ids, size_t max, size_t *n,
 	    struct ob_err *err);
+/* A filter on messages by envelope sender ("" = null sender): non-zero
+ * to take the message (routes: conf_route_for). */
+typedef int queue_filter_fn(const char *sender, void *arg);
+/* queue_claim_for: queue_claim, taking only messages WANT wants. */
+int	queue_claim_for(struct queue *q, int64_t now, int all,
+	    int64_t not_since, int64_t lease_ms, uint64_t *ids, size_t max,
+	    size_t *n, queue_filter_fn *want, void *warg, struct ob_err *err);
 /* queue_load: the message and all its recipients (fresh, caller frees with
  * queue_msg_free).  1 = loaded, 0 = no such message, -1 = error. */
 int	queue_load(struct queue *q, uint64_t id, struct queue_msg **mp,
@@ -211,6 +218,11 @@ int	queue_release(struct queue *q, const uint64_t *ids, size_t n,
  * of any message (0 = the due index is empty).  O(log n + MAX). */
 int	queue_due(struct queue *q, int64_t now, size_t max, size_t *ndue,
 	    int64_t *next, struct ob_err *err);
+/* queue_due_for: the same over the messages WANT wants (each due entry
+ * looked at costs a record decode: O(log n + entries up to MAX due)). */
+int	queue_due_for(struct queue *q, int64_t now, size_t max,
+	    size_t *ndue, int64_t *next, queue_filter_fn *want, void *warg,
+	    struct ob_err *err);
 
 /* Destinations (a relay list, or later an MX host) that failed to
  * connect back off as a whole: FAILURES consecutive failures, no attempt

@@ -237,7 +237,7 @@ schedule(struct daemon *d)
 		return 10000;
 	}
 	if (ndue > 0 && d->c->route.nrelays > 0) {
-		deliver_dest_name(d->c, dname, sizeof dname);
+		deliver_dest_name(&d->c->route, dname, sizeof dname);
 		if (queue_dest_get(d->q, dname, &dest, &err) == 1 &&
 		    dest.next_try > now) {
 			log_debug("relays back off for %.1fs: %s",

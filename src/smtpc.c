@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "log.h"
 #include "mime8.h"
 #include "smtp_reply.h"
@@ -40,13 +41,13 @@
 #include "util.h"
 
 enum smtpc_state {
-	SC_GREET, SC_EHLO, SC_HELO, SC_STARTTLS, SC_AUTH, SC_READY,
+	SC_GREET, SC_EHLO, SC_HELO, SC_STARTTLS, SC_TLS, SC_AUTH, SC_READY,
 	SC_RSET, SC_MAIL, SC_RCPT, SC_DATA, SC_BODY, SC_DOT, SC_QUIT,
 	SC_DONE, SC_FAILED, SC__N
 };
 
 static const char *const sc_name[SC__N] = {
-	"GREET", "EHLO", "HELO", "STARTTLS", "AUTH", "READY",
+	"GREET", "EHLO", "HELO", "STARTTLS", "TLS", "AUTH", "READY",
 	"RSET", "MAIL", "RCPT", "DATA", "BODY", "DOT", "QUIT",
 	"DONE", "FAILED"
 };
@@ -64,6 +65,7 @@ static const enum sc_tkind sc_limit[SC__N] = {
 static const enum smtpc_want sc_want[SC__N] = {
 	[SC_GREET] = SMTPC_WANT_READ, [SC_EHLO] = SMTPC_WANT_READ,
 	[SC_HELO] = SMTPC_WANT_READ, [SC_STARTTLS] = SMTPC_WANT_READ,
+	[SC_TLS] = SMTPC_WANT_TLS,
 	[SC_AUTH] = SMTPC_WANT_READ, [SC_READY] = SMTPC_WANT_TXN,
 	[SC_RSET] = SMTPC_WANT_READ, [SC_MAIL] = SMTPC_WANT_READ,
 	[SC_RCPT] = SMTPC_WANT_READ, [SC_DATA] = SMTPC_WANT_READ,
@@ -103,6 +105,14 @@ struct smtpc {
 	unsigned		 ext;		/* SMTPC_EXT_* */
 	uint64_t		 size_limit;	/* SIZE n; 0 = none */
 	int			 need_rset;	/* last txn did not end at the dot */
+	int			 tls_up;	/* TLS protects the session */
+	char			 auth_offered[1024];	/* EHLO AUTH list */
+	struct auth		*auth;		/* the exchange under way */
+	const char		*auth_name;	/* its mechanism */
+	const char		*auth_done;	/* the same, once 235 came */
+	int			 auth_cancel;	/* "*" sent: fail at the reply */
+	struct smtp_reply	 auth_err;	/* ... with this */
+	struct buf		 raw;		/* 334 text as received */
 
 	struct sc_tx		 tx;		/* the current transaction */
 	struct sc_tx		 nx;		/* the next one, pipelined
@@ -125,6 +135,11 @@ static void	sc_cmd(struct smtpc *c, const char *fmt, ...)
 static void	sc_cmd_mail(struct smtpc *c, const struct sc_tx *x);
 static void	sc_out(struct smtpc *c, const void *d, size_t n);
 static void	sc_fail(struct smtpc *c, const struct smtp_reply *r);
+static void	sc_fail_local(struct smtpc *c, const char *status,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void	sc_auth_begin(struct smtpc *c);
+static void	sc_auth_reply(struct smtpc *c, const struct smtp_reply *r);
+static void	sc_secret(struct smtpc *c, const char *shown, const char *line);
 static void	sc_protocol(struct smtpc *c, const struct smtp_reply *r);
 static void	sc_txn_end(struct smtpc *c, int need_rset);
 static void	sc_result_unfinished(struct sc_tx *x,
@@ -163,6 +178,8 @@ smtpc_new(const struct smtpc_conf *conf)
 		c->conf.helo_name = "localhost";
 	}
 	c->state = SC_GREET;
+	c->tls_up = conf->tls_up;
+	buf_init(&c->raw, AUTH_LINE_MAX);
 	buf_init(&c->out, SMTPC_OUT_MAX);
 	buf_init(&c->line, PIECE_MAX + 1);
 	buf_init(&c->conv, SMTPC_OUT_MAX);
@@ -176,6 +193,10 @@ smtpc_free(struct smtpc *c)
 	if (c == NULL)
 		return;
 	mime8_free(c->m8);
+	auth_free(c->auth);
+	if (c->raw.p != NULL)
+		explicit_bzero(c->raw.p, c->raw.cap);
+	buf_free(&c->raw);
 	buf_free(&c->out);
 	buf_free(&c->line);
 	buf_free(&c->conv);
@@ -297,6 +318,7 @@ sc_enter(struct smtpc *c, enum smtpc_state st)
 		/* RFC 3207 4.2: after STARTTLS, forget what EHLO said */
 		c->ext = 0;
 		c->size_limit = 0;
+		c->auth_offered[0] = '\0';
 		sc_cmd(c, "EHLO %s", c->conf.helo_name);
 		break;
 	case SC_HELO:
@@ -305,13 +327,26 @@ sc_enter(struct smtpc *c, enum smtpc_state st)
 		sc_cmd(c, "HELO %s", c->conf.helo_name);
 		break;
 	case SC_STARTTLS:
-		/* TLS issue: when wanted and offered, queue "STARTTLS" here;
-		 * its 220 moves to a TLS wait, then back to SC_EHLO. */
+		if (c->conf.tls == SMTPC_TLS_OFF || c->tls_up) {
+			sc_enter(c, SC_AUTH);
+			break;
+		}
+		if (c->ext & SMTPC_EXT_STARTTLS) {
+			sc_cmd(c, "STARTTLS");
+			break;		/* its reply decides */
+		}
+		if (c->conf.tls == SMTPC_TLS_REQUIRE) {
+			/* no downgrade: defer rather than send in clear */
+			sc_fail_local(c, "4.7.0", "the server does not offer "
+			    "STARTTLS; not sending in clear (tls starttls)");
+			break;
+		}
 		sc_enter(c, SC_AUTH);
 		break;
+	case SC_TLS:
+		break;
 	case SC_AUTH:
-		/* TLS/AUTH issue: AUTH exchange when configured. */
-		sc_enter(c, SC_READY);
+		sc_auth_begin(c);
 		break;
 	case SC_READY:
 		break;
@@ -471,6 +506,15 @@ sc_ehlo_line(struct smtpc *c, const char *t, size_t n)
 		    || ob_strncasecmp(t, kws[i].kw, kl) != 0)
 			continue;
 		c->ext |= kws[i].bit;
+		if (kws[i].bit == SMTPC_EXT_AUTH) {
+			/* RFC 4954 3: "AUTH" SP mechanism list */
+			size_t m = n - kl > sizeof c->auth_offered - 1 ?
+			    sizeof c->auth_offered - 1 : n - kl;
+
+			memcpy(c->auth_offered, t + kl, m);
+			c->auth_offered[m] = '\0';
+			return;
+		}
 		if (kws[i].bit != SMTPC_EXT_SIZE)
 			return;
 		/* RFC 1870 4: "SIZE" [number]; 0 or none = no limit */
@@ -524,6 +568,12 @@ smtpc_input(struct smtpc *c, const char *line, size_t len)
 	}
 	if (c->state == SC_EHLO && c->rp.nlines >= 2 && c->rp.code == 250)
 		sc_ehlo_line(c, t, tn);
+	if (c->state == SC_AUTH) {
+		/* the challenge as sent: the parser's text is cleaned */
+		buf_clear(&c->raw);
+		if (buf_add(&c->raw, t, tn) == -1)
+			buf_clear(&c->raw);
+	}
 	if (rv == 0)
 		return 0;
 	if (log_verbose()) {
@@ -655,7 +705,21 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 		sc_enter(c, SC_DONE);
 		break;
 	case SC_STARTTLS:
+		if (r->code == 220)
+			sc_enter(c, SC_TLS);
+		else if (c->conf.tls == SMTPC_TLS_REQUIRE) {
+			char t[SMTP_REPLY_TEXT_MAX + 32];
+
+			smtp_reply_fmt(r, t, sizeof t);
+			sc_fail_local(c, "4.7.0", "STARTTLS refused (%s); not "
+			    "sending in clear (tls starttls)", t);
+		} else
+			sc_enter(c, SC_AUTH);	/* opportunistic: go on */
+		break;
 	case SC_AUTH:
+		sc_auth_reply(c, r);
+		break;
+	case SC_TLS:
 	case SC_READY:
 	case SC_BODY:
 	case SC_DONE:
@@ -663,6 +727,147 @@ sc_reply(struct smtpc *c, const struct smtp_reply *r)
 	default:
 		panic("smtpc: reply in state %s", sc_name[c->state]);
 	}
+}
+
+/* sc_fail_local: end the session with our own temporary reply (the
+ * recipients are tried again later, never bounced). */
+static void
+sc_fail_local(struct smtpc *c, const char *status, const char *fmt, ...)
+{
+	struct smtp_reply e;
+	char text[SMTP_REPLY_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	smtp_reply_local(&e, 451, status, "%s", text);
+	sc_fail(c, &e);
+}
+
+/* sc_secret: LINE holds credentials: it goes out, the log shows SHOWN. */
+static void
+sc_secret(struct smtpc *c, const char *shown, const char *line)
+{
+	log_debug("smtpc: >>> %s", shown);
+	sc_out(c, line, strlen(line));
+	sc_out(c, "\r\n", 2);
+}
+
+static void
+sc_auth_begin(struct smtpc *c)
+{
+	struct ob_err err;
+	enum auth_mech m;
+	char *line, shown[64];
+
+	if (c->conf.auth_user == NULL) {
+		sc_enter(c, SC_READY);
+		return;
+	}
+	/* issue 4 / DESIGN invariant 5: no credentials in clear */
+	if (!c->tls_up && !c->conf.auth_allow_plaintext) {
+		sc_fail_local(c, "4.7.0", "not sending credentials in clear: "
+		    "TLS is not up (auth_allow_plaintext yes allows it)");
+		return;
+	}
+	if (!(c->ext & SMTPC_EXT_AUTH)) {
+		sc_fail_local(c, "4.7.0", "the server does not offer AUTH");
+		return;
+	}
+	m = auth_choose(c->auth_offered, c->conf.auth_token,
+	    (enum auth_mech)c->conf.auth_mech);
+	if (m == AUTH_NONE) {
+		sc_fail_local(c, "4.7.0", "no usable AUTH mechanism (the "
+		    "server offers:%s)", c->auth_offered);
+		return;
+	}
+	c->auth_name = auth_mech_name(m);
+	c->auth = auth_new(m, c->conf.auth_user, c->conf.auth_secret != NULL
+	    ? c->conf.auth_secret : "", c->conf.auth_host, c->conf.auth_port);
+	line = xmalloc(AUTH_LINE_MAX + 8);
+	memcpy(line, "AUTH ", 5);
+	if (auth_start(c->auth, line + 5, AUTH_LINE_MAX, &err) == -1) {
+		explicit_bzero(line, AUTH_LINE_MAX + 8);
+		free(line);
+		sc_fail_local(c, "4.7.0", "AUTH %s: %s", auth_mech_name(m),
+		    err.text);
+		return;
+	}
+	(void)snprintf(shown, sizeof shown, "AUTH %s ****", auth_mech_name(m));
+	sc_secret(c, shown, line);
+	explicit_bzero(line, AUTH_LINE_MAX + 8);
+	free(line);
+}
+
+static void
+sc_auth_reply(struct smtpc *c, const struct smtp_reply *r)
+{
+	struct ob_err err;
+	char *line, t[SMTP_REPLY_TEXT_MAX + 32];
+	int k;
+
+	if (c->auth_cancel) {
+		/* the reply to our "*": fail with why we cancelled */
+		sc_fail(c, &c->auth_err);
+		return;
+	}
+	if (r->code == 334) {
+		line = xmalloc(AUTH_LINE_MAX);
+		k = auth_step(c->auth, c->raw.p, line, AUTH_LINE_MAX, &err);
+		if (k == -1) {
+			/* RFC 4954 4: "*" cancels the exchange */
+			smtp_reply_local(&c->auth_err, 451, "4.7.0",
+			    "AUTH: %s", err.text);
+			c->auth_cancel = 1;
+			sc_secret(c, "*", "*");
+		} else
+			sc_secret(c, "****", line);
+		explicit_bzero(line, AUTH_LINE_MAX);
+		free(line);
+		return;
+	}
+	if (r->code == 235) {
+		if (auth_done(c->auth, &err) == -1) {
+			sc_fail_local(c, "4.7.0", "AUTH: %s", err.text);
+			return;
+		}
+		c->auth_done = c->auth_name;
+		auth_free(c->auth);
+		c->auth = NULL;
+		sc_enter(c, SC_READY);
+		return;
+	}
+	/* 535, 534, 454, 530...: temporary for us, whatever the class:
+	 * a wrong password must not bounce mail (issue 4) */
+	smtp_reply_fmt(r, t, sizeof t);
+	sc_fail_local(c, strcmp(r->status + 1, ".7.8") == 0 ? "4.7.8" :
+	    "4.7.0", "authentication failed: %s", t);
+}
+
+void
+smtpc_tls_done(struct smtpc *c, int ok, const char *why)
+{
+	if (c->state != SC_TLS)
+		panic("smtpc: tls_done in state %s", sc_name[c->state]);
+	if (!ok) {
+		sc_fail_local(c, "4.7.0", "%s", why);
+		return;
+	}
+	c->tls_up = 1;
+	sc_enter(c, SC_EHLO);
+}
+
+int
+smtpc_tls_up(const struct smtpc *c)
+{
+	return c->tls_up;
+}
+
+const char *
+smtpc_auth_mech(const struct smtpc *c)
+{
+	return c->auth_done;
 }
 
 void

@@ -30,9 +30,19 @@
  * SMTPC_FLUSH_AT octets: the output buffer is bounded (SMTPC_OUT_MAX) and
  * overrunning it is a broken invariant (panic).
  *
- * Later (TLS issue): STARTTLS adds a want SMTPC_WANT_TLS after the 220 to
- * STARTTLS; the caller does the handshake and calls smtpc_tls_done(),
- * which re-enters EHLO and forgets the old extensions (RFC 3207 4.2).
+ * TLS: with conf.tls MAY or REQUIRE and STARTTLS offered, the engine sends
+ * STARTTLS and, on 220, wants SMTPC_WANT_TLS: the caller does the
+ * handshake (tls.c) and calls smtpc_tls_done(), which re-enters EHLO and
+ * forgets the old extensions (RFC 3207 4.2).  REQUIRE never falls back to
+ * clear text: STARTTLS missing, refused or failed ends the session with a
+ * temporary error.  Implicit TLS (RFC 8314) is the caller's: it sets
+ * conf.tls_up.
+ *
+ * AUTH (RFC 4954): with conf.auth_user, after (the second) EHLO the engine
+ * authenticates with auth.c's mechanisms before any MAIL; it refuses to
+ * send credentials before TLS is up unless conf.auth_allow_plaintext.
+ * Every AUTH failure is temporary (a wrong password must not bounce
+ * mail).  Credentials are never logged.
  */
 #ifndef OUTBOX_SMTPC_H
 #define OUTBOX_SMTPC_H
@@ -53,7 +63,21 @@ struct smtpc_conf {
 	int64_t		 command_timeout;	/* ms, EHLO/MAIL/RCPT/DATA/RSET/QUIT */
 	int64_t		 data_timeout;		/* ms, the reply to the final dot */
 	int		 no_pipelining;		/* 1: never pipeline */
+	int		 tls;			/* SMTPC_TLS_* (STARTTLS) */
+	int		 tls_up;		/* 1: TLS from the start */
+	const char	*auth_user;		/* NULL: no AUTH */
+	const char	*auth_secret;		/* password or OAuth token */
+	int		 auth_mech;		/* enum auth_mech; AUTH_NONE:
+						 * the strongest offered */
+	int		 auth_token;		/* the secret is a token */
+	int		 auth_allow_plaintext;
+	const char	*auth_host;		/* OAUTHBEARER host/port */
+	int		 auth_port;
 };
+
+#define SMTPC_TLS_OFF		0	/* never STARTTLS */
+#define SMTPC_TLS_MAY		1	/* when offered (RFC 7435) */
+#define SMTPC_TLS_REQUIRE	2	/* or fail the session */
 
 /* One transaction.  The caller owns it and everything it points to, and
  * keeps it alive until smtpc_want() returns to SMTPC_WANT_TXN, SMTPC_DONE
@@ -78,6 +102,8 @@ enum smtpc_want {
 	SMTPC_WANT_READ,	/* waiting for a reply line */
 	SMTPC_WANT_TXN,		/* idle: smtpc_start() or smtpc_quit() */
 	SMTPC_WANT_BODY,	/* 354 received: stream the body */
+	SMTPC_WANT_TLS,		/* 220 to STARTTLS: handshake, then
+				 * smtpc_tls_done() */
 	SMTPC_DONE,		/* QUIT sent and answered (or not needed) */
 	SMTPC_FAILED,		/* session unusable; see smtpc_error() */
 };
@@ -152,6 +178,14 @@ int	smtpc_body(struct smtpc *c, const void *data, size_t n);
  * terminating ".".  Then the engine waits for the reply.  0, or -1 as for
  * smtpc_body (mime8 flush). */
 int	smtpc_body_end(struct smtpc *c);
+/* smtpc_tls_done: the handshake after STARTTLS worked (OK 1: EHLO again)
+ * or failed (OK 0, WHY for logs and results: the session fails with a
+ * temporary error). */
+void	smtpc_tls_done(struct smtpc *c, int ok, const char *why);
+/* smtpc_tls_up: 1 when the session is protected by TLS. */
+int	smtpc_tls_up(const struct smtpc *c);
+/* smtpc_auth_mech: the mechanism that authenticated, or NULL. */
+const char *smtpc_auth_mech(const struct smtpc *c);
 /* smtpc_quit: send QUIT (in SMTPC_WANT_TXN). */
 void	smtpc_quit(struct smtpc *c);
 

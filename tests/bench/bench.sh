@@ -89,6 +89,7 @@ bench_conf()
 		echo "relay 127.0.0.1:$2"
 		echo "max_message_size 64M"
 		echo "deliver_on_submit no"
+		echo "tls off"
 		echo "retry_initial 1s"
 	} >"$1"
 }

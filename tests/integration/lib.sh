@@ -179,6 +179,9 @@ write_conf()
 		# tests flush when they mean to; deliver_on_submit and the
 		# daemon have their own tests
 		echo "deliver_on_submit no"
+		# the test servers speak plain SMTP unless a test gives
+		# them certificates (and says tls ... itself)
+		echo "tls off"
 		if [ -n "${srv_PORT:-}" ]; then
 			echo "relay 127.0.0.1:$srv_PORT"
 		fi

@@ -86,7 +86,7 @@ before=$(count_delivered srv)
 cat > "$T/inside.sh" <<EOF
 set -u
 mount -t tmpfs -o size=3m tmpfs "$T/fs" || exit 90
-printf 'queue_dir %s\nhelo_name test.example\nlog stderr\nrelay 127.0.0.1:%s\nmax_message_size 64M\ndeliver_on_submit no\n' \
+printf 'queue_dir %s\nhelo_name test.example\nlog stderr\nrelay 127.0.0.1:%s\nmax_message_size 64M\ndeliver_on_submit no\ntls off\n' \
     "$T/fs" "$srv_PORT" > "$T/fs.conf"
 C="$T/fs.conf"
 "$OUTBOX" -C "\$C" sendmail -f sender@test.example rcpt@test.example \
