@@ -49,6 +49,9 @@
 
 #define RUN_BATCH	16		/* due messages per worker started */
 #define RUN_MAX_SLEEP	(3600 * 1000)	/* ms; a guard against clock jumps */
+#define RUN_QUIET	(5 * 1000)	/* ms without new workers after one
+					 * that found nothing to do */
+#define RUN_IDLE_EXIT	3		/* a worker's "nothing done" status */
 
 static volatile sig_atomic_t run_term, run_hup, run_chld;
 static volatile sig_atomic_t worker_stop;
@@ -97,6 +100,8 @@ struct daemon {
 	int		 nworkers;
 	int		 lockfd, sockfd;
 	int		 reaped_badly;	/* a worker died by a signal */
+	int64_t		 quiet_until;	/* a worker found nothing to do */
+	int		 rung;		/* the doorbell rang since */
 };
 
 static int
@@ -133,7 +138,8 @@ worker_main(struct daemon *d)
 	if (deliver_flush(d->c, q, &opts, &st, &err) == -1) {
 		log_err("worker: %s", err.text);
 		ex = EX_TEMPFAIL;
-	}
+	} else if (st.messages == 0 && !st.backed_off)
+		ex = RUN_IDLE_EXIT;
 	log_debug("worker done messages=%zu delivered=%zu deferred=%zu "
 	    "failed=%zu bounces=%zu", st.messages, st.delivered, st.deferred,
 	    st.failed, st.bounces);
@@ -178,6 +184,11 @@ reap(struct daemon *d)
 			log_warn("worker %ld killed by signal %d; its messages "
 			    "are released", (long)pid, WTERMSIG(status));
 			d->reaped_badly = 1;
+		} else if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == RUN_IDLE_EXIT) {
+			/* due, yet nobody could take it: do not spin */
+			log_debug("worker %ld found nothing to do", (long)pid);
+			d->quiet_until = ob_now_ms() + RUN_QUIET;
 		} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 			log_warn("worker %ld exited with status %d", (long)pid,
 			    WEXITSTATUS(status));
@@ -211,14 +222,32 @@ reload(struct daemon *d)
 	log_info("configuration reloaded");
 }
 
-/* schedule: start the workers that are wanted now; the ms to sleep. */
+struct route_pick {
+	const struct conf	*c;
+	const struct conf_route	*r;
+};
+
+static int
+route_pick(const char *sender, void *arg)
+{
+	const struct route_pick *p = arg;
+
+	return conf_route_for(p->c, sender) == p->r;
+}
+
+/* schedule: start the workers that are wanted now; the ms to sleep.  Per
+ * route: what is due, unless its relay list backs off (then its next try
+ * is a wake-up time); one worker per RUN_BATCH due messages in all, up to
+ * max_connections.  While RUN_QUIET after a worker that found nothing to
+ * do (a due entry nobody can take), only the doorbell starts workers. */
 static int64_t
 schedule(struct daemon *d)
 {
 	struct queue_dest dest;
+	struct route_pick pick;
 	struct ob_err err;
 	char dname[512];
-	size_t ndue;
+	size_t ndue, i, total = 0, max;
 	int64_t now = ob_now_ms(), next, wait = RUN_MAX_SLEEP;
 	int want;
 
@@ -231,30 +260,45 @@ schedule(struct daemon *d)
 			log_err("%s", err.text);
 		d->reaped_badly = 0;
 	}
-	if (queue_due(d->q, now, (size_t)d->c->max_connections * RUN_BATCH,
-	    &ndue, &next, &err) == -1) {
-		log_err("%s; trying again in 10s", err.text);
-		return 10000;
-	}
-	if (ndue > 0 && d->c->route.nrelays > 0) {
-		deliver_dest_name(&d->c->route, dname, sizeof dname);
-		if (queue_dest_get(d->q, dname, &dest, &err) == 1 &&
-		    dest.next_try > now) {
-			log_debug("relays back off for %.1fs: %s",
-			    (double)(dest.next_try - now) / 1000.0,
-			    dest.reason);
-			return dest.next_try - now;
+	max = (size_t)d->c->max_connections * RUN_BATCH;
+	for (i = 0; i <= d->c->nroutes; i++) {
+		pick.c = d->c;
+		pick.r = i == 0 ? &d->c->route : &d->c->routes[i - 1];
+		if (pick.r->nrelays == 0)
+			continue;
+		if (queue_due_for(d->q, now, max, &ndue, &next,
+		    d->c->nroutes > 0 ? route_pick : NULL, &pick, &err) == -1) {
+			log_err("%s; trying again in 10s", err.text);
+			return 10000;
 		}
+		if (ndue > 0) {
+			deliver_dest_name(pick.r, dname, sizeof dname);
+			if (queue_dest_get(d->q, dname, &dest, &err) == 1 &&
+			    dest.next_try > now) {
+				log_debug("%s backs off for %.1fs: %s", dname,
+				    (double)(dest.next_try - now) / 1000.0,
+				    dest.reason);
+				if (dest.next_try - now < wait)
+					wait = dest.next_try - now;
+				continue;
+			}
+			total += ndue;
+		} else if (next > now && next - now < wait)
+			wait = next - now;
 	}
-	want = (int)((ndue + RUN_BATCH - 1) / RUN_BATCH);
+	if (now < d->quiet_until && !d->rung) {
+		if (d->quiet_until - now < wait)
+			wait = d->quiet_until - now;
+		return wait;
+	}
+	d->rung = 0;
+	want = (int)((total + RUN_BATCH - 1) / RUN_BATCH);
 	if (want > d->c->max_connections)
 		want = d->c->max_connections;
 	while (d->nworkers < want)
 		if (spawn_worker(d) == -1)
 			return 1000;
-	if (ndue == 0 && next > now)
-		wait = next - now;
-	/* else: workers are busy with what is due; their exit wakes us */
+	/* workers busy with what is due wake us when they end */
 	return wait < RUN_MAX_SLEEP ? wait : RUN_MAX_SLEEP;
 }
 
@@ -336,8 +380,8 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 		pfd[1].fd = run_pipe[0];
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, (int)(wait > INT_MAX ? INT_MAX : wait)) > 0) {
-			if (pfd[0].revents)
-				(void)wake_drain(d.sockfd);
+			if (pfd[0].revents && wake_drain(d.sockfd) > 0)
+				d.rung = 1;
 			if (pfd[1].revents)
 				while (read(run_pipe[0], b, sizeof b) > 0)
 					;
