@@ -392,6 +392,28 @@ send_sender(const struct conf *c, const struct send_opts *so,
 	return 0;
 }
 
+/* send_rewrite_from: with rewrite_from, the route's from_address becomes
+ * the From: field (providers refuse a From their account does not own);
+ * the original goes to Reply-To when there is none, so replies still
+ * reach the author. */
+static void
+send_rewrite_from(const struct conf_route *r, struct msg_head *h)
+{
+	char *orig;
+	long i;
+
+	if (!r->rewrite_from || r->from_address == NULL)
+		return;
+	i = msg_head_find(h, "From", 0);
+	if (i >= 0 && msg_head_find(h, "Reply-To", 0) < 0) {
+		orig = xstrdup(msg_head_value(h, (size_t)i));
+		msg_head_append(h, "Reply-To", orig + (*orig == ' '));
+		free(orig);
+	}
+	msg_head_remove(h, "From");
+	msg_head_append(h, "From", r->from_address);
+}
+
 /* send_head: the header section is complete: decide the recipients, apply
  * the header rules, and write the section and the empty line. */
 static int
@@ -417,6 +439,7 @@ send_head(const struct conf *c, const struct send_opts *so,
 	o.queue_id = queue_sub_id(st->sub);
 	o.now_ms = now;
 	msg_complete(h, &o);
+	send_rewrite_from(conf_route_for(c, sender), h);
 	if (msg_head_8bit(h))
 		st->flags |= QM_8BIT | QM_8BITHDR;
 	buf_clear(head);

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -537,7 +538,7 @@ struct job {
 };
 
 static struct job *
-job_new(const struct conf *c, struct queue_msg *m)
+job_new(const struct conf *c, const char *from_address, struct queue_msg *m)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 	size_t i, n = 0;
@@ -553,7 +554,12 @@ job_new(const struct conf *c, struct queue_msg *m)
 			j->idx[n] = i;
 			j->rcpt[n++] = m->rcpt[i].addr;
 		}
-	j->t.sender = m->sender;
+	/* from_address: the envelope sender the relay account demands,
+	 * given at the relay only: the queue keeps the real sender, who
+	 * gets our own bounces and picks the route; the null sender stays
+	 * null (RFC 5321 4.5.5) */
+	j->t.sender = from_address != NULL && *m->sender != '\0' ?
+	    from_address : m->sender;
 	j->t.rcpt = j->rcpt;
 	j->t.nrcpt = n;
 	j->t.size = m->size;
@@ -663,6 +669,37 @@ drive(struct session *s, const struct conf *c, struct pipe *p,
 	return w;
 }
 
+/* rate_wait: relay_rate: wait for this route's next send slot (shared by
+ * every process through the queue), after sending what S holds (the
+ * previous message's final dot must not wait with us).  Slots are spaced
+ * 2 % wider than the rate, so that network jitter cannot squeeze one
+ * message too many into a window at the relay.  0, or -1 with ERR (queue
+ * error). */
+static int
+rate_wait(struct session *s, struct ob_err *err)
+{
+	struct route_run *rr = s->rr;
+	const struct conf_rate *rt = &rr->r->relay_rate;
+	struct timespec ts;
+	int64_t slot, now, left;
+	char name[600];
+
+	if (rt->count == 0)
+		return 0;
+	(void)sess_flush(s, rr->c);	/* a failure shows at the next read */
+	(void)snprintf(name, sizeof name, "rate %s", rr->dname);
+	now = ob_now_ms();
+	if (queue_rate_take(rr->q, name, now, (rt->per_ms * 102 + rt->count *
+	    100 - 1) / (rt->count * 100), &slot, err) == -1)
+		return -1;
+	while ((left = slot - ob_now_ms()) > 0) {
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (long)(left % 1000) * 1000000L;
+		(void)nanosleep(&ts, NULL);	/* EINTR: look again */
+	}
+	return 0;
+}
+
 /* send_msg: start M's transaction on session S (behind the previous
  * message's dot when the engine allows).  Takes M.  Returns 0 when the
  * session can go on, 1 when it was lost, -1 on a queue error. */
@@ -671,12 +708,16 @@ send_msg(struct session *s, const struct conf *c, struct queue *q,
     struct queue_msg *m, struct pipe *p, struct buf *chunk,
     struct deliver_stats *st, struct ob_err *err)
 {
-	struct job *j = job_new(c, m);
+	struct job *j = job_new(c, s->rr->r->from_address, m);
 	enum smtpc_want w;
 	int qerr = 0;
 
 	if (j->t.nrcpt == 0)
 		return job_finish(j, s->name, "", q, st, err) == -1 ? -1 : 0;
+	if (rate_wait(s, err) == -1) {
+		(void)job_finish(j, s->name, "", q, st, err);
+		return -1;
+	}
 	/* Not pipelined behind the dot: wait for its reply first. */
 	while (!smtpc_can_start(s->smtp)
 	    && smtpc_want(s->smtp) == SMTPC_WANT_READ)

@@ -2442,6 +2442,52 @@ queue_dest_ok(struct queue *q, const char *name, struct ob_err *err)
 	    0 : -1;
 }
 
+struct q_rate_arg {
+	const char *name;
+	int64_t	 now, interval, slot;
+};
+
+static int
+q_rate_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
+{
+	struct q_rate_arg *a = arg;
+	MDB_val k, v;
+	uint8_t b[9];
+	int64_t last = 0;
+	int rc;
+
+	(void)err;
+	rc = mdb_get(txn, Q_DEST(q), q_dest_key(&k, a->name), &v);
+	if (rc == 0 && v.mv_size == 9 && ((const uint8_t *)v.mv_data)[0] == 2)
+		last = (int64_t)get_be64((const uint8_t *)v.mv_data + 1);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	a->slot = last + a->interval > a->now ? last + a->interval : a->now;
+	b[0] = 2;
+	put_be64(b + 1, (uint64_t)a->slot);
+	v.mv_data = b;
+	v.mv_size = sizeof b;
+	return mdb_put(txn, Q_DEST(q), &k, &v, 0);
+}
+
+int
+queue_rate_take(struct queue *q, const char *name, int64_t now,
+    int64_t interval, int64_t *slot, struct ob_err *err)
+{
+	struct q_rate_arg a = { name, now, interval, now };
+
+	q_check(q);
+	if (*name == '\0' || strlen(name) > 511 || interval <= 0)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: bad rate");
+	/* a lost reservation costs one early message after a crash of the
+	 * whole system: data sync only */
+	if (q_write(q, Q_SYNC_DATA, "rate", q_rate_fn, &a, err) != 0)
+		return -1;
+	*slot = a.slot;
+	return 0;
+}
+
 /* ---- administration ---------------------------------------------------- */
 
 struct q_gc_arg {

@@ -241,6 +241,12 @@ int	queue_dest_get(struct queue *q, const char *name, struct queue_dest *d,
 int	queue_dest_fail(struct queue *q, const char *name, int64_t now,
 	    int64_t initial, int64_t max, const char *reason,
 	    struct queue_dest *d, struct ob_err *err);
+/* queue_rate_take: reserve the next send slot of rate NAME ("rate " +
+ * a relay list): at NOW or INTERVAL ms after the last one reserved by any
+ * process, whichever is later; *SLOT gets it.  Spacing the sends so keeps
+ * every burst within the rate (relay_rate).  0 or -1. */
+int	queue_rate_take(struct queue *q, const char *name, int64_t now,
+	    int64_t interval, int64_t *slot, struct ob_err *err);
 /* queue_dest_ok: NAME works again (a write only if it was backed off). */
 int	queue_dest_ok(struct queue *q, const char *name, struct ob_err *err);
 
@@ -289,7 +295,7 @@ int	queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err);
 /* Test seam: when set, called inside every write transaction just before
  * its commit, with the name of the operation ("chunk", "commit", "claim",
  * "update", "release", "gc", "delete", "abort", "init", "hold", "retry",
- * "dest", "renew").  Tests use it to
+ * "dest", "renew", "rate").  Tests use it to
  * die inside a transaction.  NULL in production. */
 extern void (*queue_test_hook)(const char *what);
 
