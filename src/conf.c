@@ -141,8 +141,6 @@ static conf_check_fn conf_check_fingerprint;
 	.off = OFF(f), .def = d, .min = lo, .max = hi }
 /* Keys of struct conf_route, settable per [sender] section. */
 #define ROFF(f)	offsetof(struct conf_route, f)
-#define RK_HOSTPORTS(n, f, cnt, port)	{ .name = n, .type = CT_HOSTPORTS, \
-	.off = ROFF(f), .count_off = ROFF(cnt), .defport = port, .route = 1 }
 #define RK_STRING(n, f, chk, g)	{ .name = n, .type = CT_STRING, \
 	.off = ROFF(f), .check = chk, .route = 1, .group = g }
 #define RK_PATH(n, f, g)	{ .name = n, .type = CT_PATH, \
@@ -151,6 +149,11 @@ static conf_check_fn conf_check_fingerprint;
 	.off = ROFF(f), .def = d, .enums = e, .route = 1, .group = G_AUTH }
 #define G_AUTH	1	/* who we are to the relay */
 #define G_CERT	2	/* our client certificate */
+#define G_PIN	3	/* the relay's certificate */
+#define G_RELAY	4	/* the relay: a section naming its own relays
+			 * inherits none of G_AUTH, G_CERT, G_PIN (the
+			 * default account's password must not go to
+			 * another relay) */
 #define RK_BOOL(n, f, d)	{ .name = n, .type = CT_BOOL, \
 	.off = ROFF(f), .def = d, .route = 1 }
 #define RK_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, \
@@ -162,7 +165,9 @@ static conf_check_fn conf_check_fingerprint;
  * milliseconds (poll(2)).  RFC 5321 4.5.3.2 gives the defaults. */
 static const struct conf_key conf_keys[] = {
 	K_PATH("queue_dir", queue_dir, LOCALSTATEDIR "/spool/outbox"),
-	RK_HOSTPORTS("relay", relays, nrelays, 25),
+	{ .name = "relay", .type = CT_HOSTPORTS, .off = ROFF(relays),
+	    .count_off = ROFF(nrelays), .defport = 25, .route = 1,
+	    .group = G_RELAY },
 	K_STRING("helo_name", helo_name, NULL, conf_check_helo,
 	    conf_default_helo),
 	K_ENUM("log", log_dest, "stderr", conf_log_enums),
@@ -188,7 +193,7 @@ static const struct conf_key conf_keys[] = {
 	RK_PATH("tls_ca_file", tls_ca_file, 0),
 	RK_ENUM("tls_min_version", tls_min_version, "1.2", conf_tlsver_enums),
 	RK_STRING("tls_fingerprint", tls_fingerprint, conf_check_fingerprint,
-	    0),
+	    G_PIN),
 	RK_PATH("tls_cert_file", tls_cert_file, G_CERT),
 	RK_PATH("tls_key_file", tls_key_file, G_CERT),
 	RK_STRING("auth_user", auth_user, NULL, G_AUTH),
@@ -1174,6 +1179,8 @@ conf_resolve(struct conf *c, const char *where, FILE *errs)
 		for (j = 0; j < CONF_NKEYS; j++)
 			if (r->set & (UINT64_C(1) << j))
 				groups |= 1u << conf_keys[j].group;
+		if (groups & (1u << G_RELAY))
+			groups |= 1u << G_AUTH | 1u << G_CERT | 1u << G_PIN;
 		for (j = 0; j < CONF_NKEYS; j++) {
 			const struct conf_key *k = &conf_keys[j];
 

@@ -1083,7 +1083,7 @@ START_TEST(print_exact)
 	    "tls_verify yes\n"
 	    "tls_ca_file %s/ca.pem\n"
 	    "tls_min_version 1.3\n"
-	    "tls_fingerprint ab:CD:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89\n"
+	    "# tls_fingerprint (none)\n"
 	    "# tls_cert_file (none)\n"
 	    "# tls_key_file (none)\n"
 	    "auth_user bot@other.example\n"
@@ -1241,10 +1241,19 @@ START_TEST(route_match)
 	    "[sender @Other.Example]\n"
 	    "relay other.example:465\n"
 	    "auth_user bot@other.example\n"
-	    "auth_password_command pass show other\n", &errs);
+	    "auth_password_command pass show other\n"
+	    "[sender @third.example]\n"
+	    "relay third.example\n", &errs);
 
 	ck_assert_int_eq(n, 0);
-	ck_assert_uint_eq(c->nroutes, 2);
+	ck_assert_uint_eq(c->nroutes, 3);
+	/* another relay: the default account's secrets do not follow */
+	r = conf_route_for(c, "x@third.example");
+	ck_assert_ptr_eq(r, &c->routes[2]);
+	ck_assert_ptr_null(r->auth_user);
+	ck_assert_ptr_null(r->auth_password_file);
+	ck_assert_ptr_null(r->from_address);
+	ck_assert_uint_eq(r->relay_rate.count, 10);	/* not an identity */
 	r = conf_route_for(c, "someone@main.example");
 	ck_assert_ptr_eq(r, &c->route);
 	ck_assert_ptr_eq(conf_route_for(c, ""), &c->route);
