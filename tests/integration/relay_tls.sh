@@ -132,6 +132,19 @@ ob flush 2>/dev/null
 assert_eq "$(count_delivered old)" 0 "TLS 1.2 server with tls_min_version 1.3"
 deferred "TLS 1.2 only" "TLS"
 
+srv needcert good --tls-client-ca "$C/ca.pem"
+conf needcert "tls_cert_file $C/client.pem" "tls_key_file $C/client.key"
+send
+ob flush >&2 || fail "flush with a client certificate exited $?"
+assert_eq "$(count_delivered needcert)" 1 "with a client certificate"
+grep -q '^TLS-Client: ' "$(delivered_files needcert | sed 's/\.eml$/.env/')" ||
+    fail "the server did not see our client certificate"
+conf needcert
+send
+ob flush 2>/dev/null
+assert_eq "$(count_delivered needcert)" 1 "delivered without the client certificate"
+deferred "no client certificate" ""
+
 conf plain "tls opportunistic"
 send
 ob flush >&2 || fail "opportunistic flush to a plain relay exited $?"
