@@ -34,17 +34,17 @@
 /* The longest text auth_start/auth_step write: "AUTH " + text + CRLF is
  * at most AUTH_LINE_MAX octets (RFC 4954 4). */
 #define AUTH_TEXT_MAX	(AUTH_LINE_MAX - 7)
-#define RAW_MAX		AUTH_LINE_MAX	/* decoded challenge, raw response */
+#define RAW_MAX		AUTH_LINE_MAX	/* decoded challenge, response */
 #define SCRAM_NONCE_OCTETS 24
 #define SCRAM_NONCE_MAX	64
-#define SCRAM_ITER_MIN	4096		/* RFC 7677 4: at least 4096 */
-#define SCRAM_ITER_MAX	1000000		/* beyond: a server making us spin */
+#define SCRAM_ITER_MIN	4096		/* RFC 7677 4: the minimum */
+#define SCRAM_ITER_MAX	1000000		/* more: a server making us spin */
 #define SHA256_LEN	32
 
 enum auth_state {
 	ST_NEW,		/* auth_start not called */
 	ST_STARTED,	/* initial command written */
-	ST_SCRAM_FINAL,	/* SCRAM: client-final sent, awaiting server-final */
+	ST_SCRAM_FINAL,	/* SCRAM: client-final sent, server-final due */
 	ST_COMPLETE,	/* our side is done (LOGIN both, SCRAM verified) */
 	ST_OAUTH_ERR,	/* XOAUTH2/OAUTHBEARER: error challenge answered */
 	ST_FAILED	/* a step failed: nothing more is accepted */
@@ -59,8 +59,8 @@ struct auth {
 	int		 port;
 	int		 login_user_sent;
 	int		 login_pass_sent;
-	char		 nonce[SCRAM_NONCE_MAX + 1];	/* "" until chosen */
-	char		*first_bare;	/* SCRAM client-first-message-bare */
+	char		 nonce[SCRAM_NONCE_MAX + 1]; /* "" until chosen */
+	char		*first_bare;	/* client-first-message-bare */
 	unsigned char	 server_sig[SHA256_LEN];
 };
 

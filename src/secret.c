@@ -30,7 +30,7 @@
 #include "util.h"
 
 #define SECRET_TIMEOUT_MS	30000
-#define CHILD_CLOSE_MAX		65536	/* fds closed in the child: 3.. */
+#define CHILD_CLOSE_MAX		65536	/* the child closes 3.. */
 
 static int	timeout_ms = SECRET_TIMEOUT_MS;
 
