@@ -86,6 +86,10 @@ deliver_classify(const struct smtp_reply *r)
 {
 	if (r->code >= 200 && r->code < 300)
 		return QR_DELIVERED;
+	/* 530 "authentication required" (RFC 4954 6) is our configuration's
+	 * fault, not the message's: like a wrong password, it defers */
+	if (r->code == 530)
+		return QR_PENDING;
 	if (r->code >= 500 && r->code < 600)
 		return QR_FAILED;
 	return QR_PENDING;

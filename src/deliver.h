@@ -49,7 +49,8 @@ int	deliver_flush(const struct conf *c, struct queue *q,
 void	deliver_dest_name(const struct conf_route *r, char *dst, size_t n);
 
 /* deliver_classify: the recipient state (QR_*) for reply R: 2xx
- * delivered, 5xx failed, anything else (4xx, no reply) stays pending. */
+ * delivered, 5xx failed but 530 (authentication required: a
+ * configuration problem), anything else (4xx, no reply) stays pending. */
 int	deliver_classify(const struct smtp_reply *r);
 
 #endif
