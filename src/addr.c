@@ -1106,6 +1106,7 @@ alias_find(const struct aliases *a, const char *name)
 
 	if (a->n == 0)
 		return NULL;
+	memset(&key, 0, sizeof key);
 	key.name = (char *)name;
 	return bsearch(&key, a->v, a->n, sizeof *a->v, alias_cmp);
 }

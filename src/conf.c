@@ -1110,7 +1110,9 @@ conf_check_order(struct conf *c, const char *path, const int *lines,
 		hi = conf_find(conf_order[i].hi);
 		if (lo == NULL || hi == NULL)
 			panic("conf: bad order table entry %zu", i);
+		/* cppcheck-suppress nullPointerRedundantCheck ; panic above */
 		vlo = *FIELD(c, lo, int64_t);
+		/* cppcheck-suppress nullPointerRedundantCheck ; panic above */
 		vhi = *FIELD(c, hi, int64_t);
 		if (vlo <= vhi)
 			continue;
@@ -1367,6 +1369,7 @@ conf_key_print(FILE *out, const void *base, const struct conf_key *k)
 		if (name == NULL)
 			panic("conf_print: %s has value %d", k->name,
 			    val);
+		/* cppcheck-suppress nullPointer ; panic above */
 		fprintf(out, "%s %s\n", k->name, name);
 		break;
 	}

@@ -289,6 +289,7 @@ sc_cmd(struct smtpc *c, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof line - 2)
 		panic("smtpc: command too long");
 	log_debug("smtpc: >>> %s", line);
+	/* cppcheck-suppress pointerOutOfBoundsCond ; panic above */
 	memcpy(line + n, "\r\n", 2);
 	sc_out(c, line, (size_t)n + 2);
 }
