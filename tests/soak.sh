@@ -16,6 +16,7 @@ command -v setsid >/dev/null 2>&1 || skip "setsid is not installed"
 command -v pgrep >/dev/null 2>&1 || skip "pgrep is not installed"
 
 N=${SOAK_N:-2000}
+SENDER=soak-$$@example.org	# names our submitters for pgrep
 KILLS=${SOAK_KILLS:-20}
 LIMIT=${SOAK_TIME:-300}
 start_server srv --latency 3
@@ -27,7 +28,7 @@ submit() {
 	_i=$1
 	while [ "$_i" -le "$2" ]; do
 		mkmsg "soak$_i" 300 > "$T/m.$1"
-		until "$OUTBOX" sendmail -f soak@example.org r@example.org \
+		until "$OUTBOX" sendmail -f "$SENDER" r@example.org \
 		    < "$T/m.$1" 2>/dev/null; do
 			:
 		done
@@ -59,12 +60,13 @@ while :; do
 			wait "$DAEMON_PID" 2>/dev/null
 			start_daemon
 		} ;;
-	1)	# a delivery worker (or any outbox-deliver)
-		v=$(pgrep -f 'outbox-deliver' | grep -vx "$DAEMON_PID" | head -1)
+	1)	# a delivery worker: a child of our daemon (never anything
+		# outside this test: other tests may run beside it)
+		v=$(pgrep -P "$DAEMON_PID" | head -1)
 		[ -n "$v" ] && kill -9 "$v" 2>/dev/null &&
 		    kills=$((kills + 1)) wkills=$((wkills + 1)) ;;
 	2)	# a submitter in the middle of its work
-		v=$(pgrep -f 'outbox sendmail -f soak@' | head -1)
+		v=$(pgrep -f "sendmail -f $SENDER" | head -1)
 		[ -n "$v" ] && kill -9 "$v" 2>/dev/null &&
 		    kills=$((kills + 1)) skills=$((skills + 1)) ;;
 	esac
