@@ -123,30 +123,30 @@ static conf_check_fn conf_check_fingerprint;
 #define DAY	(HOUR * 24)
 
 /* One row per key; designated initializers leave the other fields 0. */
-#define K_STRING(n, f, d, chk, dfn)	{ .name = n, .type = CT_STRING, \
-	.off = OFF(f), .def = d, .check = chk, .defn = dfn }
-#define K_PATH(n, f, d)		{ .name = n, .type = CT_PATH, \
-	.off = OFF(f), .def = d }
-#define K_BOOL(n, f, d)		{ .name = n, .type = CT_BOOL, \
-	.off = OFF(f), .def = d }
-#define K_SIZE(n, f, d, lo, hi)	{ .name = n, .type = CT_SIZE, \
-	.off = OFF(f), .def = d, .min = lo, .max = hi }
-#define K_DUR(n, f, d, lo, hi)	{ .name = n, .type = CT_DURATION, \
-	.off = OFF(f), .def = d, .min = lo, .max = hi }
-#define K_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, .off = OFF(f), \
-	.def = d, .enums = e }
-#define K_DUR_OFF(n, f, d, lo, hi)	{ .name = n, .type = CT_DURATION, \
-	.off = OFF(f), .def = d, .min = lo, .max = hi, .off_ok = 1 }
-#define K_COUNT(n, f, d, lo, hi)	{ .name = n, .type = CT_COUNT, \
-	.off = OFF(f), .def = d, .min = lo, .max = hi }
+#define K_STRING(n, f, d, chk, dfn)	{ .name = (n), .type = CT_STRING, \
+	.off = OFF(f), .def = (d), .check = (chk), .defn = (dfn) }
+#define K_PATH(n, f, d)		{ .name = (n), .type = CT_PATH, \
+	.off = OFF(f), .def = (d) }
+#define K_BOOL(n, f, d)		{ .name = (n), .type = CT_BOOL, \
+	.off = OFF(f), .def = (d) }
+#define K_SIZE(n, f, d, lo, hi)	{ .name = (n), .type = CT_SIZE, \
+	.off = OFF(f), .def = (d), .min = (lo), .max = (hi) }
+#define K_DUR(n, f, d, lo, hi)	{ .name = (n), .type = CT_DURATION, \
+	.off = OFF(f), .def = (d), .min = (lo), .max = (hi) }
+#define K_ENUM(n, f, d, e)	{ .name = (n), .type = CT_ENUM, \
+	.off = OFF(f), .def = (d), .enums = (e) }
+#define K_DUR_OFF(n, f, d, lo, hi)	{ .name = (n), .type = CT_DURATION, \
+	.off = OFF(f), .def = (d), .min = (lo), .max = (hi), .off_ok = 1 }
+#define K_COUNT(n, f, d, lo, hi)	{ .name = (n), .type = CT_COUNT, \
+	.off = OFF(f), .def = (d), .min = (lo), .max = (hi) }
 /* Keys of struct conf_route, settable per [sender] section. */
 #define ROFF(f)	offsetof(struct conf_route, f)
-#define RK_STRING(n, f, chk, g)	{ .name = n, .type = CT_STRING, \
-	.off = ROFF(f), .check = chk, .route = 1, .group = g }
-#define RK_PATH(n, f, g)	{ .name = n, .type = CT_PATH, \
-	.off = ROFF(f), .route = 1, .group = g }
-#define RK_AUTH_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, \
-	.off = ROFF(f), .def = d, .enums = e, .route = 1, .group = G_AUTH }
+#define RK_STRING(n, f, chk, g)	{ .name = (n), .type = CT_STRING, \
+	.off = ROFF(f), .check = (chk), .route = 1, .group = (g) }
+#define RK_PATH(n, f, g)	{ .name = (n), .type = CT_PATH, \
+	.off = ROFF(f), .route = 1, .group = (g) }
+#define RK_AUTH_ENUM(n, f, d, e)	{ .name = (n), .type = CT_ENUM, \
+	.off = ROFF(f), .def = (d), .enums = (e), .route = 1, .group = G_AUTH }
 #define G_AUTH	1	/* who we are to the relay */
 #define G_CERT	2	/* our client certificate */
 #define G_PIN	3	/* the relay's certificate */
@@ -154,12 +154,12 @@ static conf_check_fn conf_check_fingerprint;
 			 * inherits none of G_AUTH, G_CERT, G_PIN (the
 			 * default account's password must not go to
 			 * another relay) */
-#define RK_BOOL(n, f, d)	{ .name = n, .type = CT_BOOL, \
-	.off = ROFF(f), .def = d, .route = 1 }
-#define RK_ENUM(n, f, d, e)	{ .name = n, .type = CT_ENUM, \
-	.off = ROFF(f), .def = d, .enums = e, .route = 1 }
-#define RK_RATE(n, f, d)	{ .name = n, .type = CT_RATE, \
-	.off = ROFF(f), .def = d, .route = 1 }
+#define RK_BOOL(n, f, d)	{ .name = (n), .type = CT_BOOL, \
+	.off = ROFF(f), .def = (d), .route = 1 }
+#define RK_ENUM(n, f, d, e)	{ .name = (n), .type = CT_ENUM, \
+	.off = ROFF(f), .def = (d), .enums = (e), .route = 1 }
+#define RK_RATE(n, f, d)	{ .name = (n), .type = CT_RATE, \
+	.off = ROFF(f), .def = (d), .route = 1 }
 
 /* Timeouts are capped at a day so that every timeout fits an int of
  * milliseconds (poll(2)).  RFC 5321 4.5.3.2 gives the defaults. */

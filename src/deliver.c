@@ -693,8 +693,9 @@ rate_wait(struct session *s, struct ob_err *err)
 	(void)sess_flush(s, rr->c);	/* a failure shows at the next read */
 	(void)snprintf(name, sizeof name, "rate %s", rr->dname);
 	now = ob_now_ms();
-	if (queue_rate_take(rr->q, name, now, (rt->per_ms * 102 + rt->count *
-	    100 - 1) / (rt->count * 100), &slot, err) == -1)
+	if (queue_rate_take(rr->q, name, now, (rt->per_ms * 102 +
+	    (int64_t)rt->count * 100 - 1) / ((int64_t)rt->count * 100), &slot,
+	    err) == -1)
 		return -1;
 	while ((left = slot - ob_now_ms()) > 0) {
 		ts.tv_sec = left / 1000;

@@ -82,7 +82,7 @@ name(const char *fmt, ...)					\
 	va_list ap;						\
 								\
 	va_start(ap, fmt);					\
-	log_emit(prio, fmt, ap, with_errno ? saved : 0);	\
+	log_emit(prio, fmt, ap, (with_errno) ? saved : 0);	\
 	va_end(ap);						\
 	errno = saved;						\
 }

@@ -106,6 +106,10 @@
 #define Q_EFN		(-1)	/* error already in *err */
 #define Q_COLLIDE	(-2)	/* id taken: pick another one */
 
+/* Functions whose 1 means "found" return LMDB's failure codes as
+ * "rc == 1 ? EIO : rc": LMDB's reads never fail with errno 1 (EPERM), but
+ * should one ever do, it must not read as success. */
+
 /* Sync modes for q_write */
 #define Q_SYNC		0		/* LMDB default: data and meta */
 #define Q_SYNC_DATA	MDB_NOMETASYNC
@@ -786,7 +790,7 @@ q_get_rec(struct queue *q, MDB_txn *txn, uint64_t id, struct q_rec *m,
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
-		return rc;
+		return rc == 1 ? EIO : rc;
 	if (rec_decode(&v, m, keep_sender) == -1) {
 		queue_id_str(id, ids);
 		ob_err_set(err, OB_PERM, EX_SOFTWARE,
@@ -1610,7 +1614,7 @@ fail:
 	if (c != NULL)
 		mdb_cursor_close(c);
 	queue_msg_free(m);
-	return rc;
+	return rc == 1 ? EIO : rc;
 }
 
 int

@@ -209,7 +209,7 @@ load_cmd(const char *cmd, char **out, struct ob_err *err)
 	int64_t deadline, left;
 	struct pollfd pfd;
 	int fds[2] = { -1, -1 }, status = 0, timedout = 0, rv = -1;
-	int eof = 0, full = 0;
+	int full = 0;
 	pid_t pid;
 	ssize_t r;
 
@@ -233,7 +233,7 @@ load_cmd(const char *cmd, char **out, struct ob_err *err)
 	/* Read until EOF, keeping at most SECRET_MAX octets or up to the
 	 * first newline; the rest is drained so the helper is not blocked
 	 * writing. */
-	while (!eof) {
+	for (;;) {
 		left = deadline - ob_mono_ms();
 		if (left <= 0) {
 			timedout = 1;
@@ -263,10 +263,8 @@ load_cmd(const char *cmd, char **out, struct ob_err *err)
 			    strerror(errno));
 			goto kill;
 		}
-		if (r == 0) {
-			eof = 1;
-			break;
-		}
+		if (r == 0)
+			break;		/* EOF */
 		if (!full && len < SECRET_MAX) {
 			if (memchr(b + len, '\n', (size_t)r) != NULL)
 				full = 1;	/* the first line is in */

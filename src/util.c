@@ -333,7 +333,8 @@ fmt_duration(char *dst, size_t n, int64_t ms)
 			    (long long)(ms / u[i].mul), u[i].suf);
 			return;
 		}
-	ob_snprintf(dst, n, "%llds", (long long)(ms / 1000 + (ms % 1000 != 0)));
+	ob_snprintf(dst, n, "%llds",
+	    (long long)(ms / 1000) + (ms % 1000 != 0));
 }
 
 int

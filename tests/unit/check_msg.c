@@ -1214,6 +1214,7 @@ main(void)
 	Suite *s = suite_create("msg");
 	TCase *tc;
 	SRunner *sr;
+	const char *fork_mode;
 	int failed;
 
 	tc = tcase_create("lines");
@@ -1230,7 +1231,8 @@ main(void)
 	tcase_add_loop_test(tc, head_8bit, 0, N(bcases));
 	tcase_add_test(tc, head_8bit_append);
 	/* panic() aborts: only testable in fork mode. */
-	if (getenv("CK_FORK") == NULL || strcmp(getenv("CK_FORK"), "no") != 0)
+	if ((fork_mode = getenv("CK_FORK")) == NULL ||
+	    strcmp(fork_mode, "no") != 0)
 		tcase_add_test_raise_signal(tc, head_name_range, SIGABRT);
 	suite_add_tcase(s, tc);
 

@@ -2902,17 +2902,18 @@ retry(uint64_t id, int64_t now)
 	return rc;
 }
 
-/* update_next: claim-less update of ID's recipients to next attempts
+/* update_next: claim-less update of ID's N recipients to next attempts
  * NEXT[] (0 = delivered) at NOW. */
 static void
-update_next(uint64_t id, const int64_t *next, int64_t now)
+update_next(uint64_t id, const int64_t *next, size_t n, int64_t now)
 {
 	struct queue_msg *m;
 	struct ob_err err;
 	size_t i;
 
 	m = load_ok(g_q, id);
-	for (i = 0; i < m->nrcpt; i++) {
+	ck_assert_uint_eq(m->nrcpt, n);
+	for (i = 0; i < n; i++) {
 		m->rcpt[i].attempts = 1;
 		if (next[i] == 0)
 			m->rcpt[i].state = QR_DELIVERED;
@@ -2932,7 +2933,7 @@ START_TEST(hold_release)
 
 	q_open(0);
 	id = put_ok(g_q, 1, 10, 2, T);
-	update_next(id, next, T + 1);
+	update_next(id, next, 2, T + 1);
 	due_is(T + 3000, 10, 1, T + 3000);
 
 	ck_assert_int_eq(hold(id, 1, T + 10), 1);
@@ -3079,9 +3080,9 @@ START_TEST(retry_msgs)
 	a = put_ok(g_q, 1, 10, 2, T);
 	b = put_ok(g_q, 2, 10, 1, T);
 	h = put_ok(g_q, 3, 10, 1, T);
-	update_next(a, na, T + 1);
-	update_next(b, nb, T + 1);
-	update_next(h, nb, T + 1);
+	update_next(a, na, 2, T + 1);
+	update_next(b, nb, 1, T + 1);
+	update_next(h, nb, 1, T + 1);
 	ck_assert_int_eq(hold(h, 1, T + 2), 1);
 	due_is(T + 100, 10, 0, T + 60000);
 
