@@ -44,7 +44,7 @@ cmd_conf_try(const struct cmd_opts *o)
 	/* A missing default file means "all defaults", as for msmtp's
 	 * system file; a file the user named must exist. */
 	if (explicit || access(path, F_OK) == 0 || errno != ENOENT) {
-		if (conf_load(c, path, stderr) != 0) {
+		if (conf_load_file(c, path, 0, stderr) != 0) {
 			conf_free(c);
 			return NULL;
 		}

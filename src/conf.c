@@ -145,21 +145,41 @@ static conf_check_fn conf_check_fingerprint;
 	.off = ROFF(f), .check = (chk), .route = 1, .group = (g) }
 #define RK_PATH(n, f, g)	{ .name = (n), .type = CT_PATH, \
 	.off = ROFF(f), .route = 1, .group = (g) }
-#define RK_AUTH_ENUM(n, f, d, e)	{ .name = (n), .type = CT_ENUM, \
-	.off = ROFF(f), .def = (d), .enums = (e), .route = 1, .group = G_AUTH }
-#define G_AUTH	1	/* who we are to the relay */
-#define G_CERT	2	/* our client certificate */
-#define G_PIN	3	/* the relay's certificate */
-#define G_RELAY	4	/* the relay: a section naming its own relays
-			 * inherits none of G_AUTH, G_CERT, G_PIN (the
-			 * default account's password must not go to
-			 * another relay) */
-#define RK_BOOL(n, f, d)	{ .name = (n), .type = CT_BOOL, \
-	.off = ROFF(f), .def = (d), .route = 1 }
-#define RK_ENUM(n, f, d, e)	{ .name = (n), .type = CT_ENUM, \
-	.off = ROFF(f), .def = (d), .enums = (e), .route = 1 }
-#define RK_RATE(n, f, d)	{ .name = (n), .type = CT_RATE, \
-	.off = ROFF(f), .def = (d), .route = 1 }
+#define RK_BOOL(n, f, d, g)	{ .name = (n), .type = CT_BOOL, \
+	.off = ROFF(f), .def = (d), .route = 1, .group = (g) }
+#define RK_ENUM(n, f, d, e, g)	{ .name = (n), .type = CT_ENUM, \
+	.off = ROFF(f), .def = (d), .enums = (e), .route = 1, .group = (g) }
+#define RK_RATE(n, f, d, g)	{ .name = (n), .type = CT_RATE, \
+	.off = ROFF(f), .def = (d), .route = 1, .group = (g) }
+
+/* What a [sender] section inherits from the top level.  Route keys come
+ * in groups; a section that sets a key of a group marked "whole" inherits
+ * no other key of that group (an account is a user AND its password), and
+ * setting a group resets the groups it names to the built-in defaults (a
+ * section with its own relays starts from scratch for everything that
+ * belongs to a relay: the default account's password must never go to
+ * another relay, nor its "tls off" or its rate follow it there). */
+#define G_RELAY	1	/* relay */
+#define G_AUTH	2	/* auth_user, auth_password_file, _command: whole */
+#define G_MECH	3	/* auth_mech */
+#define G_FROM	4	/* from_address, rewrite_from: whole */
+#define G_CERT	5	/* tls_cert_file, tls_key_file: whole */
+#define G_PIN	6	/* tls_fingerprint */
+#define G_TLS	7	/* tls, tls_verify, tls_ca_file, tls_min_version,
+			 * auth_allow_plaintext */
+#define G_RATE	8	/* relay_rate */
+#define GB(g)	(1u << (g))
+static const struct {
+	unsigned whole;		/* groups whose keys go together */
+	unsigned resets[9];	/* by group: what setting it resets */
+} conf_groups = {
+	GB(G_AUTH) | GB(G_FROM) | GB(G_CERT),
+	{
+		[G_RELAY] = GB(G_AUTH) | GB(G_MECH) | GB(G_FROM) |
+		    GB(G_CERT) | GB(G_PIN) | GB(G_TLS) | GB(G_RATE),
+		[G_AUTH] = GB(G_MECH) | GB(G_FROM),
+	},
+};
 
 /* Timeouts are capped at a day so that every timeout fits an int of
  * milliseconds (poll(2)).  RFC 5321 4.5.3.2 gives the defaults. */
@@ -188,10 +208,11 @@ static const struct conf_key conf_keys[] = {
 	K_COUNT("max_connections", max_connections, "4", 1, 1000),
 	K_BOOL("deliver_on_submit", deliver_on_submit, "yes"),
 	K_DUR("shutdown_timeout", shutdown_timeout, "30s", SEC, HOUR),
-	RK_ENUM("tls", tls, "auto", conf_tls_enums),
-	RK_BOOL("tls_verify", tls_verify, "yes"),
-	RK_PATH("tls_ca_file", tls_ca_file, 0),
-	RK_ENUM("tls_min_version", tls_min_version, "1.2", conf_tlsver_enums),
+	RK_ENUM("tls", tls, "auto", conf_tls_enums, G_TLS),
+	RK_BOOL("tls_verify", tls_verify, "yes", G_TLS),
+	RK_PATH("tls_ca_file", tls_ca_file, G_TLS),
+	RK_ENUM("tls_min_version", tls_min_version, "1.2", conf_tlsver_enums,
+	    G_TLS),
 	RK_STRING("tls_fingerprint", tls_fingerprint, conf_check_fingerprint,
 	    G_PIN),
 	RK_PATH("tls_cert_file", tls_cert_file, G_CERT),
@@ -200,12 +221,11 @@ static const struct conf_key conf_keys[] = {
 	RK_PATH("auth_password_file", auth_password_file, G_AUTH),
 	RK_STRING("auth_password_command", auth_password_command, NULL,
 	    G_AUTH),
-	RK_AUTH_ENUM("auth_mech", auth_mech, "auto", conf_auth_enums),
-	RK_BOOL("auth_allow_plaintext", auth_allow_plaintext, "no"),
-	RK_STRING("from_address", from_address, conf_check_mailbox, G_AUTH),
-	{ .name = "rewrite_from", .type = CT_BOOL, .off = ROFF(rewrite_from),
-	    .def = "no", .route = 1, .group = G_AUTH },
-	RK_RATE("relay_rate", relay_rate, "off"),
+	RK_ENUM("auth_mech", auth_mech, "auto", conf_auth_enums, G_MECH),
+	RK_BOOL("auth_allow_plaintext", auth_allow_plaintext, "no", G_TLS),
+	RK_STRING("from_address", from_address, conf_check_mailbox, G_FROM),
+	RK_BOOL("rewrite_from", rewrite_from, "no", G_FROM),
+	RK_RATE("relay_rate", relay_rate, "off", G_RATE),
 };
 #define CONF_NKEYS	(sizeof conf_keys / sizeof conf_keys[0])
 
@@ -1016,6 +1036,12 @@ conf_dir_of(const char *path)
 int
 conf_load(struct conf *c, const char *path, FILE *errs)
 {
+	return conf_load_file(c, path, 1, errs);
+}
+
+int
+conf_load_file(struct conf *c, const char *path, int check, FILE *errs)
+{
 	char *line = xmalloc(CONF_LINE_MAX + 1);
 	char *dir = NULL;
 	int lines[CONF_NKEYS] = { 0 };
@@ -1085,7 +1111,8 @@ conf_load(struct conf *c, const char *path, FILE *errs)
 			toolong = 1;
 	}
 	conf_check_order(c, path, lines, errs, &nerr);
-	nerr += conf_resolve(c, path, errs);
+	if (check)
+		nerr += conf_resolve(c, path, errs);
 done:
 	if (fp != NULL)
 		fclose(fp);
@@ -1176,20 +1203,22 @@ conf_resolve(struct conf *c, const char *where, FILE *errs)
 	_Static_assert(CONF_NKEYS <= 64, "conf_route.set has 64 bits");
 	for (i = 0; i < c->nroutes; i++) {
 		struct conf_route *r = &c->routes[i];
-		unsigned groups = 0;
+		unsigned set = 0, reset = 0, g;
 
 		for (j = 0; j < CONF_NKEYS; j++)
 			if (r->set & (UINT64_C(1) << j))
-				groups |= 1u << conf_keys[j].group;
-		if (groups & (1u << G_RELAY))
-			groups |= 1u << G_AUTH | 1u << G_CERT | 1u << G_PIN;
+				set |= GB(conf_keys[j].group);
+		for (g = 0; g < 9; g++)
+			if (set & GB(g))
+				reset |= conf_groups.resets[g];
+		reset |= set & conf_groups.whole;
 		for (j = 0; j < CONF_NKEYS; j++) {
 			const struct conf_key *k = &conf_keys[j];
 
 			if (!k->route || (r->set & (UINT64_C(1) << j)))
 				continue;
-			if (k->group != 0 && (groups & (1u << k->group))) {
-				/* not inherited: reset to the built-in */
+			if (reset & GB(k->group)) {
+				/* not inherited: the built-in default */
 				conf_key_free(r, k);
 				if (k->def != NULL && conf_set(r, k, k->def,
 				    "/", why, sizeof why) == -1)
@@ -1250,7 +1279,9 @@ conf_load_env(struct conf *c, FILE *errs)
 		}
 	}
 	free(cwd);
-	return nerr + conf_resolve(c, "environment", errs);
+	/* the rules across keys, now that file and environment are in */
+	return nerr + conf_resolve(c, c->path != NULL ? c->path :
+	    "environment", errs);
 }
 
 const struct conf_route *

@@ -101,6 +101,11 @@ struct conf *conf_defaults(void);
  * taken relative to PATH's directory and stored absolute.  On errors C may
  * hold some of the file's values: the caller should not use it. */
 int	conf_load(struct conf *c, const char *path, FILE *errs);
+/* conf_load_file: conf_load, and with CHECK 0 without the checks that
+ * span keys of a route (auth_user needs a password source, ...): the
+ * environment may still complete the file (conf_load_env checks then). */
+int	conf_load_file(struct conf *c, const char *path, int check,
+	    FILE *errs);
 
 /* conf_load_env: every key can also be given as OUTBOX_<KEY> in the
  * environment (OUTBOX_RELAY, OUTBOX_AUTH_USER, ...); such a value replaces

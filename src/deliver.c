@@ -67,6 +67,9 @@ struct route_run {
 	char			*secret;	/* NULL until AUTH needs it */
 	int			 all;
 	char			 dname[512];	/* backoff name of the list */
+	char			 fail_status[16];	/* 4.7.x when the last
+						 * session failed for TLS or
+						 * AUTH, else "" */
 };
 
 struct session {
@@ -290,7 +293,9 @@ sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
 	int implicit;
 
 	ob_err_set(err, OB_TEMP, 0, "no relay configured");
+	rr->fail_status[0] = '\0';
 	if (sess_secret(rr, err) == -1) {
+		snprintf(rr->fail_status, sizeof rr->fail_status, "4.7.0");
 		log_err("relay credentials: %s", err->text);
 		return -1;
 	}
@@ -349,6 +354,12 @@ sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
 			snprintf(rs, sizeof rs, "%s", er->text);
 		else
 			smtp_reply_fmt(er, rs, sizeof rs);
+		/* RFC 3463: X.7.x for security (TLS, AUTH) failures */
+		if (er->local && strncmp(er->status, "4.7.", 4) == 0)
+			snprintf(rr->fail_status, sizeof rr->fail_status,
+			    "%s", er->status);
+		else
+			rr->fail_status[0] = '\0';
 		ob_err_set(err, OB_TEMP, 0, "%s: %s", s->name, rs);
 		log_warn("relay=%s status=refused reason=\"%s\"", s->name, rs);
 		relay_failed(c, rr->q, s->name, err->text);
@@ -931,8 +942,14 @@ flush_route(struct route_run *rr, const struct deliver_opts *o,
 				tried = 1;
 			}
 			if (!have) {
-				smtp_reply_local(&rep, 451, "4.4.1",
-				    "no relay reachable: %s", down_why);
+				if (rr->fail_status[0] != '\0')
+					smtp_reply_local(&rep, 451,
+					    rr->fail_status, "no relay "
+					    "usable: %s", down_why);
+				else
+					smtp_reply_local(&rep, 451, "4.4.1",
+					    "no relay reachable: %s",
+					    down_why);
 				if (defer_claimed(c, q, ids, i, n, &rep, st,
 				    err) == -1)
 					goto fail;

@@ -12,7 +12,7 @@ start_server a --rcpt-reply "gone@example.org=550 5.1.1 no such user"
 start_server b
 write_conf "relay 127.0.0.1:$a_PORT" "from_address acct@a.example" \
     "rewrite_from yes" \
-    "[sender @b.example]" "relay 127.0.0.1:$b_PORT"
+    "[sender @b.example]" "relay 127.0.0.1:$b_PORT" "tls off"
 
 printf 'From: Author <user@x.example>\nSubject: one\n\nvia a\n' |
     sendmail -f user@x.example rcpt@example.org || fail "sendmail 1: $?"

@@ -1079,10 +1079,10 @@ START_TEST(print_exact)
 	    "\n"
 	    "[sender @other.example]\n"
 	    "relay other.example:465\n"
-	    "tls implicit\n"
+	    "tls auto\n"
 	    "tls_verify yes\n"
-	    "tls_ca_file %s/ca.pem\n"
-	    "tls_min_version 1.3\n"
+	    "# tls_ca_file (none)\n"
+	    "tls_min_version 1.2\n"
 	    "# tls_fingerprint (none)\n"
 	    "# tls_cert_file (none)\n"
 	    "# tls_key_file (none)\n"
@@ -1093,7 +1093,7 @@ START_TEST(print_exact)
 	    "auth_allow_plaintext no\n"
 	    "# from_address (none)\n"
 	    "rewrite_from no\n"
-	    "relay_rate 30/m\n"
+	    "relay_rate off\n"
 	    "\n"
 	    "[sender boss@me.example]\n"
 	    "relay a.example:587\n"
@@ -1112,7 +1112,7 @@ START_TEST(print_exact)
 	    "auth_allow_plaintext no\n"
 	    "from_address me@me.example\n"
 	    "rewrite_from yes\n"
-	    "relay_rate 1/s\n", tpath, tdir, tdir, tdir);
+	    "relay_rate 1/s\n", tpath, tdir, tdir);
 	ck_assert_str_eq(out, exp);
 	free(exp);
 	free(out);
@@ -1253,7 +1253,7 @@ START_TEST(route_match)
 	ck_assert_ptr_null(r->auth_user);
 	ck_assert_ptr_null(r->auth_password_file);
 	ck_assert_ptr_null(r->from_address);
-	ck_assert_uint_eq(r->relay_rate.count, 10);	/* not an identity */
+	ck_assert_uint_eq(r->relay_rate.count, 0);
 	r = conf_route_for(c, "someone@main.example");
 	ck_assert_ptr_eq(r, &c->route);
 	ck_assert_ptr_eq(conf_route_for(c, ""), &c->route);
@@ -1274,7 +1274,8 @@ START_TEST(route_match)
 	ck_assert_ptr_null(r->auth_password_file);
 	ck_assert_str_eq(r->auth_password_command, "pass show other");
 	ck_assert_ptr_null(r->from_address);
-	ck_assert_uint_eq(r->relay_rate.count, 10);
+	/* nor the old relay's rate */
+	ck_assert_uint_eq(r->relay_rate.count, 0);
 	ck_assert_ptr_eq(conf_route_for(c, "x@sub.other.example"), &c->route);
 	free(errs);
 	conf_free(c);
@@ -1328,6 +1329,40 @@ START_TEST(env_keys)
 	    "\"fast\" (use N/s or N/m, N from 1 to 100000, or off)\n");
 	free(e2);
 	free(errs);
+	conf_free(c);
+}
+END_TEST
+
+/* The environment may complete what the file leaves open: the rules
+ * across keys are checked once both are in. */
+START_TEST(env_completes_file)
+{
+	struct conf *c = conf_defaults();
+	char *e = NULL;
+	size_t elen;
+	FILE *es;
+
+	write_file(tpath, "relay a.example\nauth_user me\n", 29);
+	ck_assert_ptr_nonnull(es = open_memstream(&e, &elen));
+	ck_assert_int_eq(conf_load_file(c, tpath, 0, es), 0);
+	ck_assert_int_eq(unsetenv("OUTBOX_AUTH_PASSWORD_FILE"), 0);
+	ck_assert_int_eq(unsetenv("OUTBOX_AUTH_PASSWORD_COMMAND"), 0);
+	ck_assert_int_eq(conf_load_env(c, es), 1);
+	fclose(es);
+	ck_assert_uint_gt(elen, 0);
+	ck_assert_ptr_nonnull(strstr(e, ": auth_user needs"));
+	free(e);
+	conf_free(c);
+
+	c = conf_defaults();
+	ck_assert_int_eq(conf_load_file(c, tpath, 0, NULL), 0);
+	ck_assert_int_eq(setenv("OUTBOX_AUTH_PASSWORD_FILE", "/p", 1), 0);
+	ck_assert_int_eq(conf_load_env(c, NULL), 0);
+	ck_assert_str_eq(c->route.auth_password_file, "/p");
+	/* conf_load alone checks at once */
+	conf_free(c);
+	c = conf_defaults();
+	ck_assert_int_eq(conf_load(c, tpath, NULL), 1);
 	conf_free(c);
 }
 END_TEST
@@ -1391,6 +1426,7 @@ conf_suite(void)
 	    sizeof route_bad / sizeof route_bad[0]);
 	tcase_add_test(tc, route_match);
 	tcase_add_test(tc, env_keys);
+	tcase_add_test(tc, env_completes_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("print");
