@@ -254,7 +254,7 @@ lex_quoted(struct addr_lex *lx)
 
 	for (;;) {
 		for (run = p; *p != '\0' && *p != '"' && *p != '\\' &&
-		    !addr_ctl((unsigned char)*p); p++)
+		    *p != '\t' && !addr_ctl((unsigned char)*p); p++)
 			;
 		if (lex_add(lx, run, (size_t)(p - run)) == AT_ERR)
 			return AT_ERR;
@@ -262,6 +262,11 @@ lex_quoted(struct addr_lex *lx)
 			break;
 		if (*p == '\0' || (*p == '\\' && p[1] == '\0'))
 			return lex_fail(lx, "unterminated quoted string");
+		/* RFC 5321 4.1.2: qtextSMTP and quoted-pairSMTP have no
+		 * TAB; such an address could never be sent (fuzz_addr) */
+		if (*p == '\t' || (*p == '\\' && p[1] == '\t'))
+			return lex_fail(lx, "TAB in a quoted string (not "
+			    "usable in SMTP)");
 		if (*p == '\\') {
 			if (addr_ctl((unsigned char)p[1]))
 				return lex_ctl(lx, (unsigned char)p[1],
@@ -304,9 +309,15 @@ lex_literal(struct addr_lex *lx)
 		    addr_ctl((unsigned char)p[1]))) {
 			return lex_ctl(lx, c == '\\' ? (unsigned char)p[1] : c,
 			    " in domain literal");
-		} else if (c == '[') {
-			return lex_fail(lx,
-			    "bad character '[' in domain literal");
+		} else if (c == '[' || (c == '\\' && (p[1] == '[' ||
+		    p[1] == ']' || p[1] == '\\' || p[1] == '\t' ||
+		    p[1] == ' '))) {
+			/* RFC 5321 4.1.3: dtext has none of these, and no
+			 * quoted pairs: they could not be written back
+			 * (fuzz_addr) */
+			return lex_fail(lx, c == '[' ? "bad character '[' in "
+			    "domain literal" : "quoted pair in domain literal "
+			    "(not usable in SMTP)");
 		} else {
 			if (c == '\\')
 				p++;

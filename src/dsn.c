@@ -587,6 +587,7 @@ dsn_rcpt_text(struct dsn_out *o, const struct dsn_rcpt *r)
 {
 	struct buf t, rm;
 	char date[64], line[400];
+	size_t i;
 
 	buf_init(&t, DSN_TEXT_MAX + 8);
 	buf_init(&rm, DSN_TEXT_MAX + 8);
@@ -611,6 +612,11 @@ dsn_rcpt_text(struct dsn_out *o, const struct dsn_rcpt *r)
 			if (r->remote_mta != NULL)
 				dsn_clean(&rm, r->remote_mta,
 				    strnlen(r->remote_mta, 256));
+			/* one line: a host name has no line breaks to keep
+			 * (found by fuzz_dsn: a bare LF in the text part) */
+			for (i = 0; i < rm.len; i++)
+				if (rm.p[i] == '\n')
+					rm.p[i] = ' ';
 			if (rm.len > 0 && !dsn_blank(&rm)) {
 				ob_snprintf(line, sizeof line,
 				    "    Server %s replied:", rm.p);

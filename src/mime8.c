@@ -149,6 +149,7 @@ struct mime8 {
 	/* BM_QPFIX */
 	size_t		 fixlen;
 	int		 fixesc;
+	int		 fixgrew;	/* this line got an escape: longer */
 
 	struct mime8_bnd stk[MIME8_MAX_DEPTH + 1];
 	int		 nstk;
@@ -625,6 +626,7 @@ m8_hdr_end(struct mime8 *m, int how)
 			m->mode = BM_QPFIX;
 			m->fixlen = 0;
 			m->fixesc = 0;
+			m->fixgrew = 0;
 		} else if (m->cte == CTE_OTHER) {
 			m8_hold_flush(m, NULL, 0, 0);
 			m->mode = BM_CHECK;
@@ -960,6 +962,7 @@ m8_body_eol(struct mime8 *m, int mode)
 		m8_emit(m, "\r\n", 2);
 		m->fixlen = 0;
 		m->fixesc = 0;
+		m->fixgrew = 0;
 	}
 }
 
@@ -1068,6 +1071,14 @@ m8_fix_feed(struct mime8 *m, const char *p, size_t n)
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)p[i];
 		if (!(c & 0x80)) {
+			/* the escapes made the line longer: plain octets
+			 * need the soft break too (found by fuzz_mime8); a
+			 * line we did not touch passes on as it came */
+			if (m->fixgrew && m->fixesc == 0 &&
+			    m->fixlen + 1 > M8_LINE - 1) {
+				m8_emit(m, "=\r\n", 3);
+				m->fixlen = 0;
+			}
 			m8_emit(m, p + i, 1);
 			m->fixlen++;
 			if (m->fixesc > 0)
@@ -1081,6 +1092,7 @@ m8_fix_feed(struct mime8 *m, const char *p, size_t n)
 			m->fixlen = 0;
 		}
 		m->fixesc = 0;
+		m->fixgrew = 1;
 		esc[0] = '=';
 		esc[1] = m8_hex[c >> 4];
 		esc[2] = m8_hex[c & 15];

@@ -130,6 +130,16 @@ static const struct hcase hcases[] = {
 	{ "a@b (\x02)", NULL, "bad control character 0x02 in comment" },
 	{ "a@[1.2.3.4", NULL, "unterminated domain literal" },
 	{ "a@[x[y]", NULL, "bad character '[' in domain literal" },
+	/* found by fuzz_addr: forms SMTP cannot carry */
+	{ "e@[a\\]b]", NULL, "quoted pair in domain literal (not usable in "
+	  "SMTP)" },
+	{ "e@[\\\\]", NULL, "quoted pair in domain literal (not usable in "
+	  "SMTP)" },
+	{ "e@[\\\t]", NULL, "quoted pair in domain literal (not usable in "
+	  "SMTP)" },
+	{ "\"\t\"@x", NULL, "TAB in a quoted string (not usable in SMTP)" },
+	{ "\"a\\\tb\"@x", NULL, "TAB in a quoted string (not usable in "
+	  "SMTP)" },
 	{ "g1: g2: a@b;;", NULL, "nested group" },
 	{ ": a@b;", NULL, "group without a name" },
 	{ "<>", NULL, "empty address '<>'" },

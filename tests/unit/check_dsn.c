@@ -892,6 +892,12 @@ static const struct {
 	  NULL },
 	{ "550 x", NULL, NULL, "no-semicolon", "\303\251", "smtp; 550 x",
 	  NULL },
+	/* found by fuzz_dsn: a line break in the server's name put a bare
+	 * LF into the text part's "Server ... replied:" line */
+	{ "550 x", NULL, "mx\r.example", NULL, NULL, "smtp; 550 x",
+	  "dns; mx .example" },
+	{ "550 x", NULL, "mx\n\nBcc: evil", NULL, NULL, "smtp; 550 x",
+	  "dns; mx Bcc: evil" },
 };
 
 START_TEST(hostile_case)

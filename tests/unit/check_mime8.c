@@ -936,6 +936,64 @@ START_TEST(long_encoded)
 }
 END_TEST
 
+/* found by fuzz_mime8: in a declared-QP part, the escapes of raw 8-bit
+ * octets lengthen the line, so the plain octets after them need soft
+ * breaks as well; every line stays within 998 and decodes back */
+START_TEST(qpfix_plain_after_escape)
+{
+	struct ob_err err;
+	struct buf in, out, dec;
+	struct lines ls;
+	size_t p, i, c;
+	int j, v;
+
+	for (v = 0; v < 2; v++) {
+		buf_init(&in, 0);
+		buf_init(&out, 0);
+		buf_addstr(&in, "Content-Transfer-Encoding: quoted-printable"
+		    "\r\n\r\n");
+		if (v == 0) {
+			buf_addc(&in, 0xe9);
+			for (j = 0; j < 996; j++)
+				buf_addc(&in, 'a');
+		} else {
+			for (j = 0; j < 332; j++)
+				buf_addc(&in, 0xe9);
+			for (j = 0; j < 600; j++)
+				buf_addc(&in, 'a');
+		}
+		buf_addstr(&in, "\r\n");
+		for (p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
+			ck_assert_int_eq(convert(in.p, in.len, pieces[p], &out,
+			    &err), 0);
+			check_7bit(&out, 998);
+			split_lines(out.p, out.len, &ls);
+			buf_init(&dec, 0);
+			for (i = 2; i < ls.n; i++) {
+				const struct ln *l = &ls.v[i];
+
+				for (c = 0; c < l->n; c++)
+					if (l->p[c] == '=' && c + 1 < l->n) {
+						buf_addc(&dec,
+						    hexval(l->p[c + 1]) << 4 |
+						    hexval(l->p[c + 2]));
+						c += 2;
+					} else if (l->p[c] != '=')
+						buf_addc(&dec, l->p[c]);
+				if (l->n == 0 || l->p[l->n - 1] != '=')
+					buf_add(&dec, "\r\n", 2);
+			}
+			ck_assert_uint_eq(dec.len, in.len - 47);
+			ck_assert_mem_eq(dec.p, in.p + 47, dec.len);
+			buf_free(&dec);
+			free(ls.v);
+		}
+		buf_free(&in);
+		buf_free(&out);
+	}
+}
+END_TEST
+
 /* a long base64 line, and a long line in a 7-bit QP part, pass on
  * unchanged; in a QP part with raw 8-bit octets it is broken at 998 */
 START_TEST(long_passed)
@@ -1424,6 +1482,7 @@ mime8_suite(void)
 	tc = tcase_create("long_lines");
 	tcase_add_test(tc, long_encoded);
 	tcase_add_test(tc, long_passed);
+	tcase_add_test(tc, qpfix_plain_after_escape);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hold");
