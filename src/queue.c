@@ -2125,69 +2125,19 @@ queue_sync(struct queue *q, struct ob_err *err)
 	return 0;
 }
 
-struct q_release_arg {
-	const uint64_t *ids;
-	size_t	 n;
-	int64_t	 now;
-};
-
-static int
-q_release_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
-{
-	struct q_release_arg *a = arg;
-	struct q_rec r;
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < a->n && rc == 0; i++) {
-		rc = q_get_rec(q, txn, a->ids[i], &r, 1, err);
-		if (rc == 0)
-			continue;
-		if (rc != 1)
-			break;
-		rc = 0;
-		if (r.lease_until != 0 && r.lease_pid == (uint32_t)q->pid) {
-			r.lease_until = 0;
-			r.lease_pid = 0;
-			if (r.due > 0)
-				rc = q_del_due(q, txn, r.due, a->ids[i]);
-			r.due = a->now > 0 ? a->now : 1;
-			if (rc == 0)
-				rc = q_put_due(q, txn, r.due, a->ids[i]);
-			if (rc == 0)
-				rc = q_put_rec(q, txn, a->ids[i], &r, 0);
-		}
-		rec_free(&r);
-	}
-	return rc;
-}
-
-int
-queue_release(struct queue *q, const uint64_t *ids, size_t n,
-    struct ob_err *err)
-{
-	struct q_release_arg a;
-
-	q_check(q);
-	if (n == 0)
-		return 0;
-	a.ids = ids;
-	a.n = n;
-	a.now = ob_now_ms();
-	return q_write(q, Q_SYNC_DATA, "release", q_release_fn, &a, err) ==
-	    0 ? 0 : -1;
-}
-
-struct q_renew_arg {
+/* Our leases on a list of ids: released (UNTIL 0: due at NOW) or
+ * renewed (until UNTIL); ids leased by others or not at all are left
+ * alone.  DONE counts those changed. */
+struct q_lease_arg {
 	const uint64_t *ids;
 	size_t	 n, done;
-	int64_t	 until;
+	int64_t	 now, until;
 };
 
 static int
-q_renew_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
+q_lease_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 {
-	struct q_renew_arg *a = arg;
+	struct q_lease_arg *a = arg;
 	struct q_rec r;
 	size_t i;
 	int rc = 0;
@@ -2204,7 +2154,11 @@ q_renew_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 			if (r.due > 0)
 				rc = q_del_due(q, txn, r.due, a->ids[i]);
 			r.lease_until = a->until;
-			r.due = a->until > 0 ? a->until : 1;
+			if (a->until == 0)
+				r.lease_pid = 0;
+			r.due = a->until != 0 ? a->until : a->now;
+			if (r.due <= 0)
+				r.due = 1;
 			if (rc == 0)
 				rc = q_put_due(q, txn, r.due, a->ids[i]);
 			if (rc == 0)
@@ -2217,15 +2171,31 @@ q_renew_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 }
 
 int
-queue_renew(struct queue *q, const uint64_t *ids, size_t n, int64_t until,
+queue_release(struct queue *q, const uint64_t *ids, size_t n,
     struct ob_err *err)
 {
-	struct q_renew_arg a = { ids, n, 0, until };
+	struct q_lease_arg a = { ids, n, 0, ob_now_ms(), 0 };
 
 	q_check(q);
 	if (n == 0)
 		return 0;
-	if (q_write(q, Q_SYNC_DATA, "renew", q_renew_fn, &a, err) != 0)
+	return q_write(q, Q_SYNC_DATA, "release", q_lease_fn, &a, err) ==
+	    0 ? 0 : -1;
+}
+
+int
+queue_renew(struct queue *q, const uint64_t *ids, size_t n, int64_t until,
+    struct ob_err *err)
+{
+	struct q_lease_arg a = { ids, n, 0, ob_now_ms(), until };
+
+	q_check(q);
+	if (n == 0)
+		return 0;
+	if (until == 0)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: a lease cannot be renewed to 0");
+	if (q_write(q, Q_SYNC_DATA, "renew", q_lease_fn, &a, err) != 0)
 		return -1;
 	return (int)a.done;
 }
