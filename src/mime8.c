@@ -1074,8 +1074,12 @@ m8_fix_feed(struct mime8 *m, const char *p, size_t n)
 			/* the escapes made the line longer: plain octets
 			 * need the soft break too (found by fuzz_mime8); a
 			 * line we did not touch passes on as it came */
-			if (m->fixgrew && m->fixesc == 0 &&
-			    m->fixlen + 1 > M8_LINE - 1) {
+			if (m->fixesc == 0 && ((m->fixgrew &&
+			    m->fixlen + 1 > M8_LINE - 1) || (c == '=' &&
+			    m->fixlen + 5 > M8_LINE - 1))) {
+				/* an escape cannot be split: '=' needs room
+				 * for its two octets, each of which may be a
+				 * raw one we escape (5) */
 				m8_emit(m, "=\r\n", 3);
 				m->fixlen = 0;
 			}

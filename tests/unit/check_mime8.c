@@ -947,7 +947,7 @@ START_TEST(qpfix_plain_after_escape)
 	size_t p, i, c;
 	int j, v;
 
-	for (v = 0; v < 2; v++) {
+	for (v = 0; v < 3; v++) {
 		buf_init(&in, 0);
 		buf_init(&out, 0);
 		buf_addstr(&in, "Content-Transfer-Encoding: quoted-printable"
@@ -956,17 +956,26 @@ START_TEST(qpfix_plain_after_escape)
 			buf_addc(&in, 0xe9);
 			for (j = 0; j < 996; j++)
 				buf_addc(&in, 'a');
-		} else {
+		} else if (v == 1) {
 			for (j = 0; j < 332; j++)
 				buf_addc(&in, 0xe9);
 			for (j = 0; j < 600; j++)
 				buf_addc(&in, 'a');
+		} else {
+			/* a 998-octet line: an escape begun at 995 that
+			 * holds a raw octet cannot be split (fuzz_mime8) */
+			for (j = 0; j < 995; j++)
+				buf_addc(&in, 'a');
+			buf_addstr(&in, "=a");
+			buf_addc(&in, 0xe9);
 		}
 		buf_addstr(&in, "\r\n");
 		for (p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
 			ck_assert_int_eq(convert(in.p, in.len, pieces[p], &out,
 			    &err), 0);
 			check_7bit(&out, 998);
+			if (v == 2)	/* "=a" is no escape: not decodable */
+				continue;
 			split_lines(out.p, out.len, &ls);
 			buf_init(&dec, 0);
 			for (i = 2; i < ls.n; i++) {
