@@ -475,6 +475,22 @@ record(const struct conf *c, struct queue_msg *m, size_t ri,
 	    next == SCHED_EXPIRED ? " expired=yes" : "", retry);
 }
 
+/* keep_failures: no bounce could be made for M's failures: no failure
+ * either (DESIGN: the failure and its report go together); they stay
+ * pending, to fail again and be reported at retry_initial. */
+static void
+keep_failures(const struct conf *c, struct queue_msg *m,
+    const struct bounce_note *note, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpt; i++)
+		if (note[i].action == DSN_FAILED) {
+			m->rcpt[i].state = QR_PENDING;
+			m->rcpt[i].next_attempt = now + c->retry_initial;
+		}
+}
+
 /* commit_msg: M's results from this attempt are in its recipients and in
  * NOTE: add the delay warning when it is time, prepare the DSN, and
  * commit results and DSN in one transaction (DESIGN: bounces). */
@@ -504,12 +520,7 @@ commit_msg(const struct conf *c, struct queue *q, struct queue_msg *m,
 		 * pending and fail again later, with their report. */
 		log_err("%s bounce not made (%s); failed recipients kept",
 		    m->idstr, e2.text);
-		for (i = 0; i < m->nrcpt; i++)
-			if (note[i].action == DSN_FAILED) {
-				m->rcpt[i].state = QR_PENDING;
-				m->rcpt[i].next_attempt = now +
-				    c->retry_initial;
-			}
+		keep_failures(c, m, note, now);
 	} else if (k == 1) {
 		bp = &b.qb;
 	}
@@ -520,12 +531,7 @@ commit_msg(const struct conf *c, struct queue *q, struct queue_msg *m,
 		 * and reported by a later attempt. */
 		log_err("%s bounce not queued (%s); failed recipients kept",
 		    m->idstr, err->text);
-		for (i = 0; i < m->nrcpt; i++)
-			if (note[i].action == DSN_FAILED) {
-				m->rcpt[i].state = QR_PENDING;
-				m->rcpt[i].next_attempt = now +
-				    c->retry_initial;
-			}
+		keep_failures(c, m, note, now);
 		bounce_free(&b);
 		bp = NULL;
 		k = queue_update_dsn(q, &m, &bp, 1, now, err);

@@ -218,8 +218,10 @@ int	queue_release(struct queue *q, const uint64_t *ids, size_t n,
  * of any message (0 = the due index is empty).  O(log n + MAX). */
 int	queue_due(struct queue *q, int64_t now, size_t max, size_t *ndue,
 	    int64_t *next, struct ob_err *err);
-/* queue_due_for: the same over the messages WANT wants (each due entry
- * looked at costs a record decode: O(log n + entries up to MAX due)). */
+/* queue_due_for: the same over the messages WANT wants.  Each entry
+ * looked at costs a record decode; past NOW at most 256 are looked at,
+ * and *NEXT may then be earlier than the first wanted one (a wake-up too
+ * early, never too late). */
 int	queue_due_for(struct queue *q, int64_t now, size_t max,
 	    size_t *ndue, int64_t *next, queue_filter_fn *want, void *warg,
 	    struct ob_err *err);

@@ -2984,6 +2984,45 @@ END_TEST
 
 /* Held while we hold its lease: the lease and its due entry stay; our
  * update then applies the flag (out of the due index, still held). */
+static int
+want_s1(const char *sender, void *arg)
+{
+	(void)arg;
+	return strcmp(sender, "s1@example.org") == 0;
+}
+
+/* queue_due_for: a filter's look past now is bounded: behind 300 other
+ * entries, the wanted one is not searched for; NEXT is then an earlier
+ * time (a wake-up too early, never too late), and without them exact. */
+START_TEST(due_for_bounded)
+{
+	struct ob_err err;
+	size_t ndue, i;
+	int64_t next;
+
+	q_open(0);
+	(void)put_ok(g_q, 1, 10, 1, T + 100000);	/* wanted, later */
+	ck_assert_int_eq(queue_due_for(g_q, T, 10, &ndue, &next, want_s1,
+	    NULL, &err), 0);
+	ck_assert_uint_eq(ndue, 0);
+	ck_assert_int_eq(next, T + 100000);		/* exact */
+	for (i = 0; i < 300; i++)
+		(void)put_ok(g_q, 2, 10, 1, T + 1000 + (int64_t)i);
+	ck_assert_int_eq(queue_due_for(g_q, T, 10, &ndue, &next, want_s1,
+	    NULL, &err), 0);
+	ck_assert_uint_eq(ndue, 0);
+	ck_assert_int_eq(next, T + 1000 + 256);	/* early: look again */
+	/* without a filter, nothing changes */
+	ck_assert_int_eq(queue_due(g_q, T, 10, &ndue, &next, &err), 0);
+	ck_assert_int_eq(next, T + 1000);
+	(void)put_ok(g_q, 1, 10, 1, T - 5);		/* due now */
+	ck_assert_int_eq(queue_due_for(g_q, T, 10, &ndue, &next, want_s1,
+	    NULL, &err), 0);
+	ck_assert_uint_eq(ndue, 1);
+	ck_assert_int_eq(next, T - 5);
+}
+END_TEST
+
 /* queue_renew: our leases are extended and their due entries move; a
  * message not leased, or gone, is left alone. */
 START_TEST(renew_leases)
@@ -3661,6 +3700,7 @@ main(void)
 	tcase_add_test(tc, hold_release);
 	tcase_add_test(tc, hold_leased);
 	tcase_add_test(tc, renew_leases);
+	tcase_add_test(tc, due_for_bounded);
 
 	tc = tc_new(s, "retry", 10);
 	tcase_add_test(tc, retry_msgs);
