@@ -15,7 +15,8 @@
  *                           raw: AUTH lines and continuation lines as
  *                           received, so tests can grep it for credentials
  *   msg.<pid>.<n>.eml       an accepted message as received, un-stuffed
- *   msg.<pid>.<n>.env       its envelope, then "TLS: TLSv1.3" (or "TLS:
+ *   msg.<pid>.<n>.env       its envelope, "Mail-Time: SECONDS.NANOS" (when
+ *                           its MAIL command arrived), "TLS: TLSv1.3" (or "TLS:
  *                           none"), with a verified client certificate
  *                           "TLS-Client: <subject DN>", and once AUTH
  *                           succeeded "AUTH: <MECH> <user>"; renamed into
@@ -182,6 +183,7 @@ struct txn {
 	size_t		 nrcpt;
 	unsigned	 viol;
 	unsigned long long declared_size;
+	struct timespec	 mail_time;	/* when its MAIL command came */
 };
 
 static volatile sig_atomic_t got_term;
@@ -1141,6 +1143,7 @@ do_mail(struct conn *c, struct txn *t, char *args)
 	} else
 		reply(c, "250 2.1.0 ok");
 	t->active = 1;
+	t->mail_time = c->arrival;
 	t->declared_size = size;
 	t->body = body;
 	body = NULL;
@@ -1973,6 +1976,8 @@ write_env(const char *tmp, const char *final, struct conn *c, struct txn *t)
 		if (v & bit)
 			fprintf(f, "VIOLATION %s\n", viol_name(bit));
 	fprintf(f, "TLS: %s\n", c->tls_version);
+	fprintf(f, "Mail-Time: %lld.%09ld\n", (long long)t->mail_time.tv_sec,
+	    t->mail_time.tv_nsec);
 	if (c->tls_client != NULL)
 		fprintf(f, "TLS-Client: %s\n", c->tls_client);
 	if (c->auth_mech[0] != '\0')
