@@ -592,8 +592,7 @@ send_kick(const struct conf *c, const struct cmd_opts *o)
 	pid_t pid;
 	int fd, status, null;
 
-	if (wake_send(c->queue_dir) == 1 || !c->deliver_on_submit ||
-	    c->route.nrelays == 0)
+	if (wake_send(c->queue_dir) == 1 || !c->deliver_on_submit)
 		return;
 	if ((fd = wake_slot(c->queue_dir, c->max_connections)) == -1)
 		return;		/* a running delivery will see it */

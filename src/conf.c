@@ -25,10 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
+#include "tlspol.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -113,6 +115,13 @@ static const struct conf_enum conf_auth_enums[] = {
 	{ NULL, 0 }
 };
 static conf_check_fn conf_check_fingerprint;
+static conf_check_fn conf_check_dns_server;
+static const struct conf_enum conf_ipver_enums[] = {
+	{ "any", 0 },
+	{ "4", 4 },
+	{ "6", 6 },
+	{ NULL, 0 }
+};
 
 #define OFF(f)	offsetof(struct conf, f)
 #define KIB	((uint64_t)1024)
@@ -208,6 +217,12 @@ static const struct conf_key conf_keys[] = {
 	K_COUNT("max_connections", max_connections, "4", 1, 1000),
 	K_BOOL("deliver_on_submit", deliver_on_submit, "yes"),
 	K_DUR("shutdown_timeout", shutdown_timeout, "30s", SEC, HOUR),
+	K_STRING("dns_server", dns_server, NULL, conf_check_dns_server, NULL),
+	K_ENUM("ip_version", ip_version, "any", conf_ipver_enums),
+	K_COUNT("mx_port", mx_port, "25", 1, 65535),
+	K_COUNT("mx_max_hosts", mx_max_hosts, "5", 1, 100),
+	K_COUNT("mx_domain_connections", mx_domain_connections, "2", 1, 1000),
+	K_PATH("tls_policy", tls_policy, NULL),
 	RK_ENUM("tls", tls, "auto", conf_tls_enums, G_TLS),
 	RK_BOOL("tls_verify", tls_verify, "yes", G_TLS),
 	RK_PATH("tls_ca_file", tls_ca_file, G_TLS),
@@ -1166,7 +1181,7 @@ conf_check_order(struct conf *c, const char *path, const int *lines,
 static int
 conf_route_check(const struct conf_route *r, const char *where, FILE *errs)
 {
-	const char *why[4];
+	const char *why[6];
 	int i, n = 0;
 
 	if (r->auth_password_file != NULL && r->auth_password_command != NULL)
@@ -1180,6 +1195,13 @@ conf_route_check(const struct conf_route *r, const char *where, FILE *errs)
 		why[n++] = "tls_cert_file and tls_key_file go together";
 	if (r->rewrite_from && r->from_address == NULL)
 		why[n++] = "rewrite_from needs from_address";
+	/* no relay: the MX hosts, which take no AUTH and no implicit TLS */
+	if (r->nrelays == 0 && r->auth_user != NULL && n < 6)
+		why[n++] = "auth_user needs a relay: mail to MX hosts "
+		    "is not authenticated";
+	if (r->nrelays == 0 && r->tls == CONF_TLS_IMPLICIT && n < 6)
+		why[n++] = "tls implicit needs a relay: MX hosts take "
+		    "STARTTLS (use tls starttls, or a tls_policy file)";
 	for (i = 0; i < n && errs != NULL; i++) {
 		if (r->match != NULL)
 			fprintf(errs, "%s:%d: [sender %s]: %s\n", where,
@@ -1232,6 +1254,14 @@ conf_resolve(struct conf *c, const char *where, FILE *errs)
 	nerr = conf_route_check(&c->route, where, errs);
 	for (i = 0; i < c->nroutes; i++)
 		nerr += conf_route_check(&c->routes[i], where, errs);
+	if (c->tls_policy != NULL) {
+		/* read again at each delivery run; checked here so that a
+		 * bad file is found when the configuration is */
+		struct tlspol *pol;
+
+		nerr += tlspol_load(&pol, c->tls_policy, errs);
+		tlspol_free(pol);
+	}
 	return nerr;
 }
 
@@ -1298,6 +1328,20 @@ conf_route_for(const struct conf *c, const char *sender)
 			return &c->routes[i];
 	}
 	return &c->route;
+}
+
+/* dns_server: a numeric address, with a port or not (dns.h). */
+static const char *
+conf_check_dns_server(const char *v, char *why, size_t n)
+{
+	struct sockaddr_storage ss;
+	char q[QUOTE_BUF];
+
+	if (ob_parse_sockaddr(v, 53, &ss) == 0)
+		return NULL;
+	(void)ob_snprintf(why, n, "%s is not ADDR[:PORT] or [IPV6]:PORT (a "
+	    "numeric address)", conf_quote(q, sizeof q, v));
+	return why;
 }
 
 /* tls_fingerprint: a SHA-256 digest in hex, 64 digits, colons between

@@ -87,6 +87,13 @@ struct conf {
 	int	 max_connections;	/* daemon's delivery workers; default 4 */
 	int	 deliver_on_submit;	/* no daemon: sendmail delivers; yes */
 	int64_t	 shutdown_timeout;	/* ms granted to workers at SIGTERM; 30s */
+	/* direct delivery (a route without relays goes to the MX hosts) */
+	char	*dns_server;	/* "ADDR[:PORT]"; NULL: /etc/resolv.conf */
+	int	 ip_version;	/* 0 (any), 4 or 6 */
+	int	 mx_port;	/* default 25 */
+	int	 mx_max_hosts;	/* addresses tried per domain; default 5 */
+	int	 mx_domain_connections;	/* per domain at once; default 2 */
+	char	*tls_policy;	/* per-domain TLS policy file (tlspol.h) */
 };
 
 /* conf_defaults: a new configuration holding every default.  The caller

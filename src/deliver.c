@@ -40,6 +40,9 @@
 #include "bounce.h"
 #include "conn.h"
 #include "deliver.h"
+#include "deliver_int.h"
+#include "dns.h"
+#include "tlspol.h"
 #include "dsn.h"
 #include "log.h"
 #include "queue.h"
@@ -49,40 +52,9 @@
 #include "tls.h"
 #include "util.h"
 
-#define DELIVER_BATCH		16		/* messages claimed at once */
-#define DELIVER_LEASE_MS	(3600 * 1000)	/* a dead holder's lease is
-						 * freed by queue_gc anyway */
 #define DELIVER_MAX_LINE	4096		/* reply lines kept (RFC 5321
 						 * 4.5.3.1.5 allows 512) */
 #define DELIVER_WRITE_AT	65536		/* body bytes buffered per write */
-#define DELIVER_MAX_RECONNECT	3		/* sessions lost per run */
-
-/* One route's run: its relays, and what its sessions need, made once. */
-struct route_run {
-	const struct conf	*c;
-	const struct conf_route	*r;
-	struct queue		*q;
-	struct smtpc_conf	 sc;
-	struct tls_client	*tc;		/* NULL until a session needs it */
-	char			*secret;	/* NULL until AUTH needs it */
-	int			 all;
-	char			 dname[512];	/* backoff name of the list */
-	char			 fail_status[16];	/* 4.7.x when the last
-						 * session failed for TLS or
-						 * AUTH, else "" */
-};
-
-struct session {
-	struct route_run	*rr;
-	struct conn		*conn;
-	struct smtpc		*smtp;
-	struct tls_session	*tls;
-	const struct conf_relay	*relay;
-	char			 name[300];	/* host:port, for logs */
-	struct buf		 line;
-	int64_t			 reply_end;	/* monotonic deadline of the
-						 * reply being read; 0 = none */
-};
 
 int
 deliver_classify(const struct smtp_reply *r)
@@ -98,8 +70,8 @@ deliver_classify(const struct smtp_reply *r)
 	return QR_PENDING;
 }
 
-static void
-sess_close(struct session *s)
+void
+dl_sess_close(struct session *s)
 {
 	struct route_run *rr = s->rr;
 
@@ -112,28 +84,39 @@ sess_close(struct session *s)
 }
 
 /* sess_tls: the TLS handshake on S's connection (implicit, or after the
- * 220 to STARTTLS), verified as the route says.  0, or -1 with ERR. */
+ * 220 to STARTTLS), checked as its TLS client says: the route's settings
+ * for a relay; for an MX host, nothing (policy may, encrypt) or chain and
+ * host name against tls_ca_file or the system store (verify).  0, or -1
+ * with ERR. */
 static int
 sess_tls(struct session *s, const struct conf *c, struct ob_err *err)
 {
 	struct route_run *rr = s->rr;
 	const struct conf_route *r = rr->r;
+	struct tls_client **tc = &rr->tc[s->tls_kind];
 	struct tls_conf tcf;
 
-	if (rr->tc == NULL) {
+	if (*tc == NULL) {
 		memset(&tcf, 0, sizeof tcf);
-		tcf.ca_file = r->tls_ca_file;
-		tcf.verify = r->tls_verify;
 		tcf.min_version = r->tls_min_version;
-		tcf.fingerprint = r->tls_fingerprint;
-		tcf.cert_file = r->tls_cert_file;
-		tcf.key_file = r->tls_key_file;
-		if (tls_client_new(&rr->tc, &tcf, err) == -1)
+		if (s->tls_kind == DL_TC_ROUTE) {
+			tcf.ca_file = r->tls_ca_file;
+			tcf.verify = r->tls_verify;
+			tcf.fingerprint = r->tls_fingerprint;
+			tcf.cert_file = r->tls_cert_file;
+			tcf.key_file = r->tls_key_file;
+		} else if (s->tls_kind == DL_TC_VERIFY) {
+			tcf.ca_file = r->tls_ca_file;
+			tcf.verify = 1;
+		}
+		if (tls_client_new(tc, &tcf, err) == -1)
 			return -1;
 	}
-	if (tls_start(rr->tc, s->conn, s->relay->host, c->command_timeout,
-	    &s->tls, err) == -1)
+	if (tls_start(*tc, s->conn, s->tls_host, c->command_timeout,
+	    &s->tls, err) == -1) {
+		s->tls_failed = 1;
 		return -1;
+	}
 	log_info("relay=%s tls=\"%s\"", s->name, tls_info(s->tls));
 	return 0;
 }
@@ -211,10 +194,10 @@ sess_step(struct session *s, const struct conf *c)
 	return smtpc_want(s->smtp);
 }
 
-/* sess_wait: exchange commands and replies until the engine wants
+/* dl_sess_wait: exchange commands and replies until the engine wants
  * something other than a reply. */
-static enum smtpc_want
-sess_wait(struct session *s, const struct conf *c)
+enum smtpc_want
+dl_sess_wait(struct session *s, const struct conf *c)
 {
 	enum smtpc_want w;
 
@@ -277,6 +260,51 @@ sess_secret(struct route_run *rr, struct ob_err *err)
 	return 0;
 }
 
+int
+dl_sess_start(struct session *s, struct smtpc_conf *sc, int implicit,
+    struct ob_err *err)
+{
+	struct route_run *rr = s->rr;
+	const struct conf *c = rr->c;
+	const struct smtp_reply *er;
+	char rs[SMTP_REPLY_TEXT_MAX + 32];
+	int tls_failed;
+
+	buf_init(&s->line, 0);
+	rr->fail_status[0] = '\0';
+	if (implicit) {
+		/* RFC 8314 3.3: TLS from the first byte */
+		if (sess_tls(s, c, err) == -1) {
+			snprintf(rr->fail_status, sizeof rr->fail_status,
+			    "4.7.0");
+			dl_sess_close(s);
+			return -2;
+		}
+		sc->tls_up = 1;
+	}
+	s->smtp = smtpc_new(sc);
+	if (dl_sess_wait(s, c) == SMTPC_WANT_TXN) {
+		log_debug("relay=%s connected extensions=0x%x tls=%s auth=%s",
+		    s->name, smtpc_extensions(s->smtp), s->tls != NULL ?
+		    tls_version(s->tls) : "none", smtpc_auth_mech(s->smtp) !=
+		    NULL ? smtpc_auth_mech(s->smtp) : "none");
+		return 0;
+	}
+	er = smtpc_error(s->smtp);
+	if (er->local)
+		snprintf(rs, sizeof rs, "%s", er->text);
+	else
+		smtp_reply_fmt(er, rs, sizeof rs);
+	/* RFC 3463: X.7.x for security (TLS, AUTH) failures */
+	if (er->local && strncmp(er->status, "4.7.", 4) == 0)
+		snprintf(rr->fail_status, sizeof rr->fail_status, "%s",
+		    er->status);
+	ob_err_set(err, OB_TEMP, 0, "%s: %s", s->name, rs);
+	tls_failed = s->tls_failed;
+	dl_sess_close(s);
+	return tls_failed ? -2 : -1;
+}
+
 /* sess_open: connect to the route's relays in order from the first,
  * skipping those that back off (unless rr->all); 0 with a session ready
  * for a transaction, or -1 with the last relay's reason in ERR. */
@@ -288,7 +316,7 @@ sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
 	struct smtpc_conf sc;
 	struct queue_dest d;
 	struct ob_err e;
-	char when[32];
+	char when[32], name[sizeof s->name];
 	size_t i;
 	int implicit;
 
@@ -301,12 +329,12 @@ sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
 	}
 	for (i = 0; i < route->nrelays; i++) {
 		const struct conf_relay *r = &route->relays[i];
-		const struct smtp_reply *er;
-		char rs[SMTP_REPLY_TEXT_MAX + 32];
 
 		memset(s, 0, sizeof *s);
 		s->rr = rr;
 		s->relay = r;
+		s->tls_kind = DL_TC_ROUTE;
+		snprintf(s->tls_host, sizeof s->tls_host, "%s", r->host);
 		snprintf(s->name, sizeof s->name, strchr(r->host, ':')
 		    ? "[%s]:%d" : "%s:%d", r->host, r->port);
 		if (!rr->all && queue_dest_get(rr->q, s->name, &d, &e) == 1 &&
@@ -325,45 +353,16 @@ sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
 			relay_failed(c, rr->q, s->name, err->text);
 			continue;
 		}
-		buf_init(&s->line, 0);
 		sess_conf(rr, r, &sc, &implicit);
-		if (implicit) {
-			/* RFC 8314 3.3: TLS from the first byte */
-			if (sess_tls(s, c, err) == -1) {
-				log_warn("relay=%s status=refused reason="
-				    "\"%s\"", s->name, err->text);
-				relay_failed(c, rr->q, s->name, err->text);
-				sess_close(s);
-				continue;
-			}
-			sc.tls_up = 1;
-		}
-		s->smtp = smtpc_new(&sc);
-		if (sess_wait(s, c) == SMTPC_WANT_TXN) {
-			log_debug("relay=%s connected extensions=0x%x tls=%s "
-			    "auth=%s", s->name, smtpc_extensions(s->smtp),
-			    s->tls != NULL ? tls_version(s->tls) : "none",
-			    smtpc_auth_mech(s->smtp) != NULL ?
-			    smtpc_auth_mech(s->smtp) : "none");
-			if (queue_dest_ok(rr->q, s->name, &e) == -1)
-				log_warn("relay=%s: %s", s->name, e.text);
+		(void)ob_snprintf(name, sizeof name, "%s", s->name);
+		if (dl_sess_start(s, &sc, implicit, err) == 0) {
+			if (queue_dest_ok(rr->q, name, &e) == -1)
+				log_warn("relay=%s: %s", name, e.text);
 			return 0;
 		}
-		er = smtpc_error(s->smtp);
-		if (er->local)
-			snprintf(rs, sizeof rs, "%s", er->text);
-		else
-			smtp_reply_fmt(er, rs, sizeof rs);
-		/* RFC 3463: X.7.x for security (TLS, AUTH) failures */
-		if (er->local && strncmp(er->status, "4.7.", 4) == 0)
-			snprintf(rr->fail_status, sizeof rr->fail_status,
-			    "%s", er->status);
-		else
-			rr->fail_status[0] = '\0';
-		ob_err_set(err, OB_TEMP, 0, "%s: %s", s->name, rs);
-		log_warn("relay=%s status=refused reason=\"%s\"", s->name, rs);
-		relay_failed(c, rr->q, s->name, err->text);
-		sess_close(s);
+		log_warn("relay=%s status=refused reason=\"%s\"", name,
+		    err->text);
+		relay_failed(c, rr->q, name, err->text);
 	}
 	return -1;
 }
@@ -400,8 +399,8 @@ remote_host(const char *name)
 /* record: recipient RI of M got reply R from RELAY at NOW.  Sets its
  * state, attempts, next attempt (backoff, or expiry: 4.4.7) and result,
  * logs it, and says in NOTE what the sender may have to be told. */
-static void
-record(const struct conf *c, struct queue_msg *m, size_t ri,
+void
+dl_record(const struct conf *c, struct queue_msg *m, size_t ri,
     const struct smtp_reply *r, const char *relay, int64_t now,
     struct bounce_note *note, struct deliver_stats *st)
 {
@@ -491,11 +490,11 @@ keep_failures(const struct conf *c, struct queue_msg *m,
 		}
 }
 
-/* commit_msg: M's results from this attempt are in its recipients and in
+/* dl_commit: M's results from this attempt are in its recipients and in
  * NOTE: add the delay warning when it is time, prepare the DSN, and
  * commit results and DSN in one transaction (DESIGN: bounces). */
-static int
-commit_msg(const struct conf *c, struct queue *q, struct queue_msg *m,
+int
+dl_commit(const struct conf *c, struct queue *q, struct queue_msg *m,
     struct bounce_note *note, int64_t now, struct deliver_stats *st,
     struct ob_err *err)
 {
@@ -547,34 +546,31 @@ commit_msg(const struct conf *c, struct queue *q, struct queue_msg *m,
 	return k;
 }
 
-/* One message on its way: its transaction and where the results go. */
-struct job {
-	const struct conf	*c;
-	struct queue_msg	*m;
-	struct smtpc_txn	 t;
-	const char		**rcpt;
-	size_t			*idx;	/* t's recipient i is m->rcpt[idx[i]] */
-	struct smtp_reply	*res;
-	struct bounce_note	*note;	/* per m->rcpt */
-};
-
-static struct job *
-job_new(const struct conf *c, const char *from_address, struct queue_msg *m)
+struct job *
+dl_job_new(const struct conf *c, const char *from_address,
+    struct queue_msg *m, const char *domain, struct mx_msg *mx)
 {
 	struct job *j = xcalloc(1, sizeof *j);
+	char d[300];
 	size_t i, n = 0;
 
 	j->c = c;
-	j->note = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof *j->note);
+	j->mx = mx;
+	j->note = mx != NULL ? mx->note :
+	    xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof *j->note);
 	j->m = m;
 	j->rcpt = xcalloc(m->nrcpt, sizeof *j->rcpt);
 	j->idx = xcalloc(m->nrcpt, sizeof *j->idx);
 	j->res = xcalloc(m->nrcpt, sizeof *j->res);
-	for (i = 0; i < m->nrcpt; i++)
-		if (m->rcpt[i].state == QR_PENDING) {
-			j->idx[n] = i;
-			j->rcpt[n++] = m->rcpt[i].addr;
-		}
+	for (i = 0; i < m->nrcpt; i++) {
+		if (m->rcpt[i].state != QR_PENDING)
+			continue;
+		if (domain != NULL && (dl_rcpt_domain(m->rcpt[i].addr, d,
+		    sizeof d) == -1 || strcmp(d, domain) != 0))
+			continue;
+		j->idx[n] = i;
+		j->rcpt[n++] = m->rcpt[i].addr;
+	}
 	/* from_address: the envelope sender the relay account demands,
 	 * given at the relay only: the queue keeps the real sender, who
 	 * gets our own bounces and picks the route; the null sender stays
@@ -590,6 +586,21 @@ job_new(const struct conf *c, const char *from_address, struct queue_msg *m)
 	return j;
 }
 
+int
+dl_rcpt_domain(const char *a, char *dst, size_t n)
+{
+	const char *at = strrchr(a, '@');
+	size_t i;
+
+	if (at == NULL || at[1] == '\0' || strlen(at + 1) >= n)
+		return -1;
+	for (i = 0, at++; at[i] != '\0'; i++)
+		dst[i] = at[i] >= 'A' && at[i] <= 'Z' ?
+		    (char)(at[i] - 'A' + 'a') : at[i];
+	dst[i] = '\0';
+	return 0;
+}
+
 /* job_finish: record J's results and commit them (one synced
  * transaction, right after the reply that decided them), then free J.
  * STATE names where a session ended without a result. */
@@ -597,24 +608,32 @@ static int
 job_finish(struct job *j, const char *relay, const char *state,
     struct queue *q, struct deliver_stats *st, struct ob_err *err)
 {
+	const struct conf *c = j->c;
+	struct mx_msg *mx;
 	int64_t now = ob_now_ms();
 	size_t i;
-	int r;
+	int r = 0, tried;
 
 	for (i = 0; i < j->t.nrcpt; i++) {
 		if (j->res[i].code == 0)
 			smtp_reply_local(&j->res[i], 451, "4.4.2", "no result: "
 			    "session ended in state %s", state);
-		record(j->c, j->m, j->idx[i], &j->res[i], relay, now,
+		dl_record(j->c, j->m, j->idx[i], &j->res[i], relay, now,
 		    &j->note[j->idx[i]], st);
 	}
-	r = commit_msg(j->c, q, j->m, j->note, now, st, err);
-	queue_msg_free(j->m);
-	free(j->note);
+	if (j->mx == NULL) {
+		r = dl_commit(j->c, q, j->m, j->note, now, st, err);
+		queue_msg_free(j->m);
+		free(j->note);
+	}
+	mx = j->mx;
+	tried = j->t.nrcpt > 0;
 	free(j->rcpt);
 	free(j->idx);
 	free(j->res);
 	free(j);
+	if (mx != NULL)		/* may settle and free the message */
+		r = dl_mx_done(c, q, mx, tried, st, err);
 	return r;
 }
 
@@ -645,14 +664,6 @@ send_body(struct session *s, const struct conf *c, struct queue *q,
 	}
 	smtpc_body_end(s->smtp);
 }
-
-/* Per session: the message whose final dot is out and whose reply has
- * not come yet.  With PIPELINING the next message starts behind it, so
- * the dot's reply and the next MAIL/RCPT/DATA replies share a round trip
- * and the result commit overlaps the server's work. */
-struct pipe {
-	struct job	*dot;		/* waiting for its dot's reply */
-};
 
 /* settle: once the message waiting for its dot has its results, commit
  * them.  -1 only for a queue error. */
@@ -722,15 +733,12 @@ rate_wait(struct session *s, struct ob_err *err)
 	return 0;
 }
 
-/* send_msg: start M's transaction on session S (behind the previous
- * message's dot when the engine allows).  Takes M.  Returns 0 when the
- * session can go on, 1 when it was lost, -1 on a queue error. */
-static int
-send_msg(struct session *s, const struct conf *c, struct queue *q,
-    struct queue_msg *m, struct pipe *p, struct buf *chunk,
+int
+dl_send_msg(struct session *s, const struct conf *c, struct queue *q,
+    struct job *j, struct pipe *p, struct buf *chunk,
     struct deliver_stats *st, struct ob_err *err)
 {
-	struct job *j = job_new(c, s->rr->r->from_address, m);
+	struct queue_msg *m = j->m;
 	enum smtpc_want w;
 	int qerr = 0;
 
@@ -758,7 +766,7 @@ send_msg(struct session *s, const struct conf *c, struct queue *q,
 				qerr = 1;
 			/* The last body bytes and the dot stay in the output:
 			 * the next message's commands join them in one write
-			 * (drive and drain flush before any wait). */
+			 * (drive and dl_drain flush before any wait). */
 			send_body(s, c, q, m, chunk);
 			if (smtpc_want(s->smtp) == SMTPC_WANT_READ
 			    && !j->t.done) {
@@ -776,9 +784,8 @@ send_msg(struct session *s, const struct conf *c, struct queue *q,
 	return w == SMTPC_FAILED || w == SMTPC_DONE ? 1 : 0;
 }
 
-/* drain: wait for the last dot's reply and commit it. */
-static int
-drain(struct session *s, const struct conf *c, struct pipe *p,
+int
+dl_drain(struct session *s, const struct conf *c, struct pipe *p,
     struct queue *q, struct deliver_stats *st, struct ob_err *err)
 {
 	int qerr = 0;
@@ -790,6 +797,20 @@ drain(struct session *s, const struct conf *c, struct pipe *p,
 	if (settle(s, p, q, st, err) == -1)
 		qerr = 1;
 	return qerr ? -1 : 0;
+}
+
+int
+dl_finish_session(struct session *s, const struct conf *c, struct pipe *p,
+    struct queue *q, struct deliver_stats *st, struct ob_err *err)
+{
+	int r = dl_drain(s, c, p, q, st, err);
+
+	if (s->smtp != NULL && smtpc_can_start(s->smtp)) {
+		smtpc_quit(s->smtp);
+		dl_sess_wait(s, c);
+	}
+	dl_sess_close(s);
+	return r;
 }
 
 /* dest_name: the key the relay list backs off under: the list itself, so
@@ -805,19 +826,18 @@ deliver_dest_name(const struct conf_route *r, char *dst, size_t n)
 		    r->relays[i].host, r->relays[i].port);
 }
 
-/* route_want: queue filter: is SENDER's mail this run's route's? */
-static int
-route_want(const char *sender, void *arg)
+int
+dl_route_want(const char *sender, void *arg)
 {
 	const struct route_run *rr = arg;
 
 	return conf_route_for(rr->c, sender) == rr->r;
 }
 
-/* defer_claimed: no session: record IDS[from..n) as deferred with REP,
+/* dl_defer_claimed: no session: record IDS[from..n) as deferred with REP,
  * each with its report (an attempt: backoff and expiry go on). */
 static int
-defer_claimed(const struct conf *c, struct queue *q, const uint64_t *ids,
+dl_defer_claimed(const struct conf *c, struct queue *q, const uint64_t *ids,
     size_t from, size_t n, const struct smtp_reply *rep,
     struct deliver_stats *st, struct ob_err *err)
 {
@@ -837,8 +857,8 @@ defer_claimed(const struct conf *c, struct queue *q, const uint64_t *ids,
 		note = xcalloc(m->nrcpt ? m->nrcpt : 1, sizeof *note);
 		for (j = 0; j < m->nrcpt; j++)
 			if (m->rcpt[j].state == QR_PENDING)
-				record(c, m, j, rep, "none", now, &note[j], st);
-		k = commit_msg(c, q, m, note, now, st, err);
+				dl_record(c, m, j, rep, "none", now, &note[j], st);
+		k = dl_commit(c, q, m, note, now, st, err);
 		free(note);
 		queue_msg_free(m);
 		if (k == -1)
@@ -855,7 +875,7 @@ flush_route(struct route_run *rr, const struct deliver_opts *o,
 {
 	const struct conf *c = rr->c;
 	struct queue *q = rr->q;
-	queue_filter_fn *want = c->nroutes > 0 ? route_want : NULL;
+	queue_filter_fn *want = c->nroutes > 0 ? dl_route_want : NULL;
 	struct session s;
 	struct buf chunk;
 	uint64_t ids[DELIVER_BATCH];
@@ -898,7 +918,7 @@ flush_route(struct route_run *rr, const struct deliver_opts *o,
 		if (o->stop != NULL && *o->stop)
 			break;
 		/* A final dot may still sit in the output: it leaves with the
-		 * next message's commands, or in drain() when none come. */
+		 * next message's commands, or in dl_drain() when none come. */
 		lease_end = ob_now_ms() + DELIVER_LEASE_MS;
 		if (queue_claim_for(q, ob_now_ms(), o->all, start,
 		    DELIVER_LEASE_MS, ids, DELIVER_BATCH, &n, want, rr,
@@ -906,7 +926,7 @@ flush_route(struct route_run *rr, const struct deliver_opts *o,
 			goto fail;
 		if (n == 0 && have && pipe.dot != NULL) {
 			/* its result may queue a bounce: look again after */
-			if (drain(&s, c, &pipe, q, st, err) == -1)
+			if (dl_drain(&s, c, &pipe, q, st, err) == -1)
 				goto fail;
 			continue;
 		}
@@ -956,7 +976,7 @@ flush_route(struct route_run *rr, const struct deliver_opts *o,
 					smtp_reply_local(&rep, 451, "4.4.1",
 					    "no relay reachable: %s",
 					    down_why);
-				if (defer_claimed(c, q, ids, i, n, &rep, st,
+				if (dl_defer_claimed(c, q, ids, i, n, &rep, st,
 				    err) == -1)
 					goto fail;
 				break;
@@ -975,13 +995,15 @@ flush_route(struct route_run *rr, const struct deliver_opts *o,
 			if (k == 0)
 				continue;
 			st->messages++;
-			k = send_msg(&s, c, q, m, &pipe, &chunk, st, err);
-			if (k == 1 && drain(&s, c, &pipe, q, st, err) == -1)
+			k = dl_send_msg(&s, c, q, dl_job_new(c,
+			    rr->r->from_address, m, NULL, NULL), &pipe, &chunk,
+			    st, err);
+			if (k == 1 && dl_drain(&s, c, &pipe, q, st, err) == -1)
 				k = -1;
 			if (k == -1)
 				goto fail;
 			if (k == 1) {
-				sess_close(&s);
+				dl_sess_close(&s);
 				have = 0;
 				lost++;
 			}
@@ -989,15 +1011,8 @@ flush_route(struct route_run *rr, const struct deliver_opts *o,
 	}
 	r = 0;
 fail:
-	if (have) {
-		if (drain(&s, c, &pipe, q, st, err) == -1)
-			r = -1;
-		if (smtpc_can_start(s.smtp)) {
-			smtpc_quit(s.smtp);
-			sess_wait(&s, c);
-		}
-		sess_close(&s);
-	}
+	if (have && dl_finish_session(&s, c, &pipe, q, st, err) == -1)
+		r = -1;
 	if (st->messages > msgs0) {	/* the last result, durable too */
 		struct ob_err e2;
 
@@ -1048,7 +1063,13 @@ run_init(struct route_run *rr, const struct conf *c,
 static void
 run_free(struct route_run *rr)
 {
-	tls_client_free(rr->tc);
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		tls_client_free(rr->tc[i]);
+	if (rr->own_dns)
+		dns_free(rr->dns);
+	tlspol_free(rr->pol);
 	secret_free(rr->secret);	/* wiped */
 	memset(rr, 0, sizeof *rr);
 }
@@ -1071,8 +1092,8 @@ deliver_flush(const struct conf *c, struct queue *q,
 			break;
 		run_init(&rr, c, i == 0 ? &c->route : &c->routes[i - 1], q,
 		    o->all);
-		if (rr.r->nrelays > 0)
-			r = flush_route(&rr, o, st, err);
+		r = rr.r->nrelays > 0 ? flush_route(&rr, o, st, err) :
+		    mx_flush_route(&rr, o, st, err);
 		run_free(&rr);
 	}
 	return r;

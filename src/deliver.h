@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+struct dns;
+
 #include "conf.h"
 #include "queue.h"
 #include "smtp_reply.h"
@@ -24,6 +26,8 @@ struct deliver_opts {
 	int	gc;		/* queue_gc first (a scan of the leases: the
 				 * daemon does it itself, at start and after
 				 * a worker died) */
+	struct dns *dns;	/* the resolver for MX routes (the daemon's,
+				 * with its cache); NULL: one per run */
 };
 
 struct deliver_stats {
@@ -34,6 +38,8 @@ struct deliver_stats {
 	int	backed_off;	/* not tried: the relays back off until
 				 * next_try, after why */
 	int64_t	next_try;
+	int	busy;		/* MX: the run ended because other processes
+				 * hold every domain it had mail for */
 	char	why[256];
 };
 

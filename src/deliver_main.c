@@ -37,18 +37,9 @@ usage(void)
 }
 
 static int
-no_relay(const struct conf *c)
-{
-	log_err("no relay configured: add 'relay HOST[:PORT]' to %s "
-	    "(delivery to MX hosts comes in a later version)",
-	    c->path ? c->path : conf_default_path());
-	return EX_CONFIG;
-}
-
-static int
 flush(struct conf *c, int all, int gc)
 {
-	struct deliver_opts opts = { all, NULL, gc };
+	struct deliver_opts opts = { .all = all, .gc = gc };
 	struct deliver_stats st;
 	struct ob_err err;
 	struct queue *q = NULL;
@@ -152,11 +143,6 @@ main(int argc, char **argv)
 	if (strcmp(mode, "background") == 0 && c->log_dest == LOG_TO_STDERR)
 		/* no terminal: its stderr is /dev/null */
 		log_init("outbox", LOG_TO_SYSLOG, o.verbose);
-	if (c->route.nrelays == 0) {
-		ex = no_relay(c);
-		conf_free(c);
-		return ex;
-	}
 	if (strcmp(mode, "run") == 0)
 		return run_daemon(c, &o);
 	ex = fd >= 0 ? background(c, fd) : flush(c, all, 1);

@@ -47,6 +47,7 @@ struct dns_centry {
 	int64_t		stored, expires;	/* clock ms */
 	unsigned char	*msg;
 	int		len;
+	int		fresh;		/* from the network, not exported */
 };
 
 struct dns {
@@ -90,6 +91,9 @@ static int	do_query(struct dns *d, const char *name, int type,
 static uint32_t	msg_ttl(const unsigned char *msg, int len,
 		    const char *key, int type);
 static void	cache_drop(struct dns *d, size_t i);
+static void	cache_put(struct dns *d, const char *key, int type,
+		    int64_t stored, int64_t expires, const unsigned char *msg,
+		    int len, int fresh);
 
 int
 dns_new(struct dns **dp, const char *server, int ip_version, int timeout_ms,
@@ -244,7 +248,10 @@ static void
 cache_drop(struct dns *d, size_t i)
 {
 	free(d->cache[i].msg);
-	d->cache[i] = d->cache[--d->cache_n];
+	d->cache_n--;
+	if (i != d->cache_n)
+		d->cache[i] = d->cache[d->cache_n];
+	d->cache[d->cache_n].msg = NULL;	/* the slot left is empty */
 }
 
 /* do_query: the response for NAME/TYPE into d->ans, from the cache or
@@ -257,7 +264,7 @@ do_query(struct dns *d, const char *name, int type, uint32_t *age)
 	struct dns_centry *e;
 	int64_t now = 0;
 	uint32_t ttl;
-	size_t i, victim;
+	size_t i;
 	int len;
 
 	*age = 0;
@@ -288,8 +295,28 @@ do_query(struct dns *d, const char *name, int type, uint32_t *age)
 		return len;
 	if (ttl > d->cache_ttl)
 		ttl = d->cache_ttl;
+	cache_put(d, key, type, now, now + (int64_t)ttl * 1000, d->ans, len,
+	    1);
+	return len;
+}
+
+/* cache_put: store an answer (replacing one for the same question); when
+ * full, drop what has expired, else what expires first. */
+static void
+cache_put(struct dns *d, const char *key, int type, int64_t stored,
+    int64_t expires, const unsigned char *msg, int len, int fresh)
+{
+	struct dns_centry *e;
+	int64_t now = d->clock(d->clock_arg);
+	size_t i, victim;
+
+	for (i = 0; i < d->cache_n; i++)
+		if (d->cache[i].type == type && strcmp(d->cache[i].name, key)
+		    == 0) {
+			cache_drop(d, i);
+			break;
+		}
 	if (d->cache_n == d->cache_max) {
-		/* full: drop what has expired, else what expires first */
 		for (i = d->cache_n; i-- > 0;)
 			if (d->cache[i].expires <= now)
 				cache_drop(d, i);
@@ -302,14 +329,108 @@ do_query(struct dns *d, const char *name, int type, uint32_t *age)
 		}
 	}
 	e = &d->cache[d->cache_n++];
-	memcpy(e->name, key, sizeof e->name);
+	(void)ob_snprintf(e->name, sizeof e->name, "%s", key);
 	e->type = type;
-	e->stored = now;
-	e->expires = now + (int64_t)ttl * 1000;
+	e->stored = stored;
+	e->expires = expires;
 	e->msg = xmalloc((size_t)len);
-	memcpy(e->msg, d->ans, (size_t)len);
+	memcpy(e->msg, msg, (size_t)len);
 	e->len = len;
-	return len;
+	e->fresh = fresh;
+}
+
+/* The export format, per entry: 'E', name length (1 octet), name, type
+ * (2), stored (8), expires (8), answer length (4), answer; big endian.
+ * Times are the resolver's clock: the same CLOCK_MONOTONIC in every
+ * process of the machine. */
+#define DNS_EXP_HEAD	(1 + 1 + 2 + 8 + 8 + 4)
+
+static void
+put_be(unsigned char *p, uint64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+size_t
+dns_cache_export(struct dns *d, struct buf *out, size_t max)
+{
+	int64_t now = d->clock(d->clock_arg);
+	unsigned char h[DNS_EXP_HEAD + 255];
+	size_t i, nl, n = 0, used = 0;
+
+	for (i = 0; i < d->cache_n; i++) {
+		struct dns_centry *e = &d->cache[i];
+
+		if (!e->fresh || e->expires <= now)
+			continue;
+		nl = strlen(e->name);
+		if (used + DNS_EXP_HEAD + nl + (size_t)e->len > max)
+			continue;
+		h[0] = 'E';
+		h[1] = (unsigned char)nl;
+		memcpy(h + 2, e->name, nl);
+		put_be(h + 2 + nl, (uint64_t)e->type, 2);
+		put_be(h + 4 + nl, (uint64_t)e->stored, 8);
+		put_be(h + 12 + nl, (uint64_t)e->expires, 8);
+		put_be(h + 20 + nl, (uint64_t)e->len, 4);
+		(void)buf_add(out, h, DNS_EXP_HEAD + nl);
+		(void)buf_add(out, e->msg, (size_t)e->len);
+		used += DNS_EXP_HEAD + nl + (size_t)e->len;
+		e->fresh = 0;
+		n++;
+	}
+	return n;
+}
+
+size_t
+dns_cache_import(struct dns *d, const unsigned char *p, size_t len)
+{
+	int64_t now = d->clock(d->clock_arg), stored, expires;
+	char name[256];
+	size_t nl, alen, n = 0;
+	int type;
+
+	if (d->cache_max == 0)
+		return 0;
+	while (len >= DNS_EXP_HEAD && p[0] == 'E') {
+		nl = p[1];
+		if (len < DNS_EXP_HEAD + nl)
+			break;
+		memcpy(name, p + 2, nl);
+		name[nl] = '\0';
+		type = (int)get_be(p + 2 + nl, 2);
+		stored = (int64_t)get_be(p + 4 + nl, 8);
+		expires = (int64_t)get_be(p + 12 + nl, 8);
+		alen = (size_t)get_be(p + 20 + nl, 4);
+		if (alen == 0 || alen > DNS_ANS_MAX ||
+		    len - DNS_EXP_HEAD - nl < alen)
+			break;
+		/* trust no more than our own rules would give it */
+		if (nl > 0 && dns_check_name(name) == 0 && expires > now &&
+		    stored <= now && expires - stored <=
+		    (int64_t)d->cache_ttl * 1000 && (type == ns_t_mx ||
+		    type == ns_t_a || type == ns_t_aaaa)) {
+			cache_put(d, name, type, stored, expires,
+			    p + DNS_EXP_HEAD + nl, (int)alen, 0);
+			n++;
+		}
+		p += DNS_EXP_HEAD + nl + alen;
+		len -= DNS_EXP_HEAD + nl + alen;
+	}
+	return n;
 }
 
 /* msg_ttl: how long the response MSG to KEY/TYPE may be cached, in
@@ -358,61 +479,15 @@ msg_ttl(const unsigned char *msg, int len, const char *key, int type)
 	return ttl == UINT32_MAX ? 0 : ttl;
 }
 
-/* parse_server: "A.B.C.D", "A.B.C.D:PORT", "[V6]", "[V6]:PORT" or a bare
- * IPv6 address (no port: its colons would be ambiguous). */
+/* parse_server: the dns_server syntax (ob_parse_sockaddr), port 53 by
+ * default. */
 static int
 parse_server(const char *s, struct sockaddr_storage *ss, struct ob_err *err)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL, *end;
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	const char *orig = s;
-	uint64_t p = 53;
-	size_t hl;
-	int v6;
-
-	memset(ss, 0, sizeof *ss);
-	if (*s == '[') {
-		if ((end = strchr(s, ']')) == NULL)
-			goto bad;
-		hl = (size_t)(end - s - 1);
-		if (end[1] == ':')
-			port = end + 2;
-		else if (end[1] != '\0')
-			goto bad;
-		s++;
-		v6 = 1;
-	} else if ((end = strchr(s, ':')) != NULL && strchr(end + 1, ':')
-	    == NULL) {
-		hl = (size_t)(end - s);
-		port = end + 1;
-		v6 = 0;
-	} else {
-		hl = strlen(s);
-		v6 = end != NULL;
-	}
-	if (hl == 0 || hl >= sizeof host)
-		goto bad;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (port != NULL && (parse_u64(port, &p) < 0 || p == 0 || p > 65535))
-		goto bad;
-	if (v6) {
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			goto bad;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)p);
-	} else {
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			goto bad;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)p);
-	}
-	return 0;
-bad:
+	if (ob_parse_sockaddr(s, 53, ss) == 0)
+		return 0;
 	return ob_err_set(err, OB_PERM, EX_CONFIG,
-	    "dns_server: '%.100s' is not ADDR[:PORT] or [IPV6]:PORT", orig);
+	    "dns_server: '%.100s' is not ADDR[:PORT] or [IPV6]:PORT", s);
 }
 
 static int
@@ -827,7 +902,12 @@ dns_mx(struct dns *d, const char *domain, struct dns_mx **hosts, size_t *n,
 		log_debug("dns MX %s: none, implicit MX", domain);
 		break;
 	case DNS_NODATA:
-		dns_err(err, st, "MX", domain,
+		/* with ip_version, say which family was missing: the domain
+		 * may well have the other one */
+		dns_err(err, st, "MX", domain, d->ip_version == 4 ?
+		    "no MX records and no A records (ip_version 4)" :
+		    d->ip_version == 6 ?
+		    "no MX records and no AAAA records (ip_version 6)" :
 		    "no MX records and no address records");
 		break;
 	default:

@@ -97,6 +97,17 @@ void	dns_cache(struct dns *d, size_t max, uint32_t max_ttl);
 void	dns_cache_flush(struct dns *d);
 size_t	dns_cache_count(const struct dns *d);	/* live entries */
 
+/* dns_cache_export: append to OUT (at most MAX octets) the live answers
+ * this resolver got from the network since it was made or last exported,
+ * in the form dns_cache_import reads: how a delivery worker hands what it
+ * learnt back to the daemon that forked it.  How many were written.
+ * dns_cache_import: add such entries (from a process on this machine:
+ * the times are CLOCK_MONOTONIC's), each checked as if it came from the
+ * network (a valid name, MX/A/AAAA, live, within the TTL cap); malformed
+ * input ends the import.  How many were added. */
+size_t	dns_cache_export(struct dns *d, struct buf *out, size_t max);
+size_t	dns_cache_import(struct dns *d, const unsigned char *p, size_t len);
+
 /* dns_status_dsn: the RFC 3463 status a delivery should report for ST
  * ("5.1.10", "5.1.2", "5.4.4", "4.4.3"; "2.0.0" for DNS_OK). */
 const char *dns_status_dsn(enum dns_status st);

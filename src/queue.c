@@ -1853,6 +1853,7 @@ struct q_update_arg {
 	struct queue_bounce *const *b;
 	size_t	 n;
 	int64_t	 now;
+	int	 keep;		/* queue_record: recipients only */
 };
 
 /* A body being written chunk by chunk inside one transaction. */
@@ -2045,6 +2046,12 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 			rc = mdb_put(txn, Q_RCPT(q),
 			    key_idn(&k, m->id, (uint32_t)j), &v, 0);
 		}
+		if (a->keep) {
+			/* queue_record: lease, due entry and the message
+			 * itself stay as they are */
+			rec_free(&r);
+			continue;
+		}
 		/* The bounce is written with the failure it reports. */
 		if (rc == 0 && a->b != NULL && a->b[i] != NULL)
 			rc = q_put_bounce(q, txn, m->id, &r, a->b[i], a->now,
@@ -2097,6 +2104,7 @@ queue_update_dsn(struct queue *q, struct queue_msg *const *m,
 	a.b = b;
 	a.n = n;
 	a.now = now;
+	a.keep = 0;
 	/* Results sync the data pages but not the meta page: a system crash
 	 * may undo the last result transaction (never more: the next commit's
 	 * fdatasync carries this meta page), which can only send a message
@@ -2113,6 +2121,23 @@ queue_update(struct queue *q, struct queue_msg *const *m, size_t n,
     int64_t now, struct ob_err *err)
 {
 	return queue_update_dsn(q, m, NULL, n, now, err);
+}
+
+int
+queue_record(struct queue *q, struct queue_msg *m, int64_t now,
+    struct ob_err *err)
+{
+	struct q_update_arg a;
+
+	q_check(q);
+	a.m = &m;
+	a.b = NULL;
+	a.n = 1;
+	a.now = now;
+	a.keep = 1;
+	/* as queue_update: the next commit's sync carries it */
+	return q_write(q, Q_SYNC_DATA, "update", q_update_fn, &a, err) == 0 ?
+	    0 : -1;
 }
 
 int
@@ -2472,6 +2497,114 @@ queue_rate_take(struct queue *q, const char *name, int64_t now,
 		return -1;
 	*slot = a.slot;
 	return 0;
+}
+
+/* Connection slots: "conn NAME" holds the pids of the processes that
+ * have a connection to NAME open (type 3, then u32 pids).  A dead
+ * holder's entry is dropped when it is in the way. */
+struct q_slot_arg {
+	const char *name;
+	int	 limit;		/* take: at most this many; 0 = drop */
+	uint32_t pid;
+	int	 taken;
+};
+
+static int
+q_slot_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
+{
+	struct q_slot_arg *a = arg;
+	uint32_t pids[256];
+	const uint8_t *p;
+	uint8_t b[1 + 4 * 256];
+	size_t n = 0, i, j;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	(void)err;
+	a->taken = 0;
+	rc = mdb_get(txn, Q_DEST(q), q_dest_key(&k, a->name), &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (rc == 0 && v.mv_size >= 1 && (v.mv_size - 1) % 4 == 0 &&
+	    (v.mv_size - 1) / 4 <= 256 &&
+	    ((const uint8_t *)v.mv_data)[0] == 3) {
+		p = (const uint8_t *)v.mv_data + 1;
+		for (n = 0; n < (v.mv_size - 1) / 4; n++)
+			pids[n] = get_be32(p + 4 * n);
+	}
+	if (a->limit == 0) {		/* drop one of ours */
+		for (i = 0; i < n && !found; i++)
+			if (pids[i] == a->pid) {
+				pids[i] = pids[--n];
+				found = 1;
+			}
+		if (!found)
+			return 0;
+	} else {
+		if (n >= (size_t)a->limit || n == 256) {
+			for (i = j = 0; i < n; i++)
+				if (q_pid_alive(pids[i]))
+					pids[j++] = pids[i];
+			if (j == n)
+				return 0;	/* full: nothing to write */
+			n = j;
+		}
+		if (n < (size_t)a->limit && n < 256) {
+			pids[n++] = a->pid;
+			a->taken = 1;
+		}
+	}
+	if (n == 0)
+		return rc == 0 ? mdb_del(txn, Q_DEST(q), &k, NULL) : 0;
+	b[0] = 3;
+	for (i = 0; i < n; i++)
+		put_be32(b + 1 + 4 * i, pids[i]);
+	v.mv_data = b;
+	v.mv_size = 1 + 4 * n;
+	return mdb_put(txn, Q_DEST(q), &k, &v, 0);
+}
+
+static int
+q_slot(struct queue *q, const char *name, int limit, int *taken,
+    struct ob_err *err)
+{
+	struct q_slot_arg a;
+	char key[600];
+
+	q_check(q);
+	if (*name == '\0' || strlen(name) > 500 || limit < 0)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: bad slot");
+	(void)ob_snprintf(key, sizeof key, "conn %s", name);
+	a.name = key;
+	a.limit = limit;
+	a.pid = (uint32_t)q->pid;
+	a.taken = 0;
+	/* slots die with their holders: a system crash may lose them */
+	if (q_write(q, Q_SYNC_DATA, "slot", q_slot_fn, &a, err) != 0)
+		return -1;
+	*taken = a.taken;
+	return 0;
+}
+
+int
+queue_slot_take(struct queue *q, const char *name, int limit,
+    struct ob_err *err)
+{
+	int taken = 0;
+
+	if (limit < 1)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: bad slot limit");
+	return q_slot(q, name, limit, &taken, err) == -1 ? -1 : taken;
+}
+
+int
+queue_slot_drop(struct queue *q, const char *name, struct ob_err *err)
+{
+	int taken = 0;
+
+	return q_slot(q, name, 0, &taken, err);
 }
 
 /* ---- administration ---------------------------------------------------- */

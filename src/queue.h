@@ -202,6 +202,13 @@ struct queue_bounce {
 int	queue_update_dsn(struct queue *q, struct queue_msg *const *m,
 	    struct queue_bounce *const *b, size_t n, int64_t now,
 	    struct ob_err *err);
+/* queue_record: store M's recipients' states as queue_update does, but
+ * keep our lease, the due entry and the message, whatever the states:
+ * results of one destination while the message's others are still being
+ * tried (direct delivery: a message to several domains).  The final
+ * queue_update_dsn then settles it. */
+int	queue_record(struct queue *q, struct queue_msg *m, int64_t now,
+	    struct ob_err *err);
 /* queue_renew: extend our leases on IDS to UNTIL (a long run keeps the
  * messages it has yet to send); ids leased by others or not at all are
  * left alone.  How many were extended, or -1. */
@@ -249,6 +256,13 @@ int	queue_dest_fail(struct queue *q, const char *name, int64_t now,
  * every burst within the rate (relay_rate).  0 or -1. */
 int	queue_rate_take(struct queue *q, const char *name, int64_t now,
 	    int64_t interval, int64_t *slot, struct ob_err *err);
+/* queue_slot_take: take one of LIMIT connection slots of NAME (a mail
+ * domain), shared by every process on the queue; a slot of a process
+ * that died is free.  1 = taken, 0 = all LIMIT are in use, -1 error.
+ * queue_slot_drop: give one back (0 or -1). */
+int	queue_slot_take(struct queue *q, const char *name, int limit,
+	    struct ob_err *err);
+int	queue_slot_drop(struct queue *q, const char *name, struct ob_err *err);
 /* queue_dest_ok: NAME works again (a write only if it was backed off). */
 int	queue_dest_ok(struct queue *q, const char *name, struct ob_err *err);
 
@@ -297,7 +311,7 @@ int	queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err);
 /* Test seam: when set, called inside every write transaction just before
  * its commit, with the name of the operation ("chunk", "commit", "claim",
  * "update", "release", "gc", "delete", "abort", "init", "hold", "retry",
- * "dest", "renew", "rate").  Tests use it to
+ * "dest", "renew", "rate", "slot").  Tests use it to
  * die inside a transaction.  NULL in production. */
 extern void (*queue_test_hook)(const char *what);
 

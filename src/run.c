@@ -42,6 +42,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "deliver.h"
+#include "dns.h"
 #include "log.h"
 #include "queue.h"
 #include "run.h"
@@ -52,6 +53,11 @@
 #define RUN_QUIET	(5 * 1000)	/* ms without new workers after one
 					 * that found nothing to do */
 #define RUN_IDLE_EXIT	3		/* a worker's "nothing done" status */
+#define RUN_DNS_CACHE	4096		/* names the daemon's cache keeps */
+#define RUN_DNS_TTL	3600		/* seconds, at most */
+#define RUN_DNS_EXPORT	60000		/* octets a worker hands back: less
+					 * than a pipe holds, so its write
+					 * never blocks */
 
 static volatile sig_atomic_t run_term, run_hup, run_chld;
 static volatile sig_atomic_t worker_stop;
@@ -97,7 +103,9 @@ struct daemon {
 	const struct cmd_opts *o;
 	struct queue	*q;
 	pid_t		*workers;
+	int		*wpipe;		/* per worker: its DNS answers */
 	int		 nworkers;
+	struct dns	*dns;		/* MX routes: resolver and cache */
 	int		 lockfd, sockfd;
 	int		 reaped_badly;	/* a worker died by a signal */
 	int64_t		 quiet_until;	/* a worker found nothing to do */
@@ -114,12 +122,13 @@ d_queue(struct daemon *d, struct ob_err *err)
 
 /* worker_main: the child.  Delivers what it can claim, then exits. */
 static void
-worker_main(struct daemon *d)
+worker_main(struct daemon *d, int wfd)
 {
-	struct deliver_opts opts = { 0, &worker_stop, 0 };
+	struct deliver_opts opts = { .stop = &worker_stop, .dns = d->dns };
 	struct deliver_stats st;
 	struct ob_err err;
 	struct queue *q = NULL;
+	struct buf b;
 	int ex = 0;
 
 	on_signal(SIGTERM, worker_signal);
@@ -138,33 +147,105 @@ worker_main(struct daemon *d)
 	if (deliver_flush(d->c, q, &opts, &st, &err) == -1) {
 		log_err("worker: %s", err.text);
 		ex = EX_TEMPFAIL;
-	} else if (st.messages == 0 && !st.backed_off)
+	} else if ((st.messages == 0 && !st.backed_off) || st.busy)
+		/* nothing it could take, or only domains other workers
+		 * hold: quiet for a moment rather than spin */
 		ex = RUN_IDLE_EXIT;
 	log_debug("worker done messages=%zu delivered=%zu deferred=%zu "
 	    "failed=%zu bounces=%zu", st.messages, st.delivered, st.deferred,
 	    st.failed, st.bounces);
 	queue_close(q);
+	if (d->dns != NULL && wfd != -1) {
+		/* what it looked up, for the daemon's cache (read at reap) */
+		buf_init(&b, 0);
+		if (dns_cache_export(d->dns, &b, RUN_DNS_EXPORT) > 0 &&
+		    write(wfd, b.p, b.len) != (ssize_t)b.len)
+			log_debug("worker: DNS answers not handed back");
+		buf_free(&b);
+	}
 	_exit(ex);
 }
 
 static int
 spawn_worker(struct daemon *d)
 {
+	int pfd[2];
 	pid_t pid;
 
 	queue_close(d->q);	/* no environment crosses fork() */
 	d->q = NULL;
 	fflush(stdout);
 	fflush(stderr);
+	if (d->dns == NULL || pipe2(pfd, O_CLOEXEC) == -1)
+		pfd[0] = pfd[1] = -1;
 	if ((pid = fork()) == -1) {
 		log_err("fork: %s", strerror(errno));
+		if (pfd[0] != -1) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
 		return -1;
 	}
-	if (pid == 0)
-		worker_main(d);
+	if (pid == 0) {
+		if (pfd[0] != -1)
+			close(pfd[0]);
+		worker_main(d, pfd[1]);
+	}
+	if (pfd[1] != -1)
+		close(pfd[1]);
+	d->wpipe[d->nworkers] = pfd[0];
 	d->workers[d->nworkers++] = pid;
 	log_debug("worker %ld started (%d running)", (long)pid, d->nworkers);
 	return 0;
+}
+
+/* take_answers: a worker ended: the DNS answers it wrote on FD (all
+ * there: it has exited) join the daemon's cache; FD is closed. */
+static void
+take_answers(struct daemon *d, int fd)
+{
+	unsigned char b[8192];
+	struct buf all;
+	ssize_t n;
+
+	if (fd == -1)
+		return;
+	buf_init(&all, RUN_DNS_EXPORT);
+	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
+	while ((n = read(fd, b, sizeof b)) > 0)
+		if (buf_add(&all, b, (size_t)n) == -1)
+			break;
+	close(fd);
+	if (d->dns != NULL && all.len > 0)
+		log_debug("DNS cache: %zu answers from a worker, %zu live",
+		    dns_cache_import(d->dns, (const unsigned char *)all.p,
+		    all.len), dns_cache_count(d->dns));
+	buf_free(&all);
+}
+
+/* run_dns: the resolver of the MX routes, made again when the
+ * configuration changes (dns_server, ip_version); NULL when every route
+ * has relays. */
+static void
+run_dns(struct daemon *d)
+{
+	struct ob_err err;
+	size_t i;
+	int mx = d->c->route.nrelays == 0;
+
+	for (i = 0; i < d->c->nroutes; i++)
+		mx |= d->c->routes[i].nrelays == 0;
+	dns_free(d->dns);
+	d->dns = NULL;
+	if (!mx)
+		return;
+	if (dns_new(&d->dns, d->c->dns_server, d->c->ip_version, 0, &err)
+	    == -1) {
+		/* each worker makes its own and reports the problem */
+		log_err("resolver: %s", err.text);
+		return;
+	}
+	dns_cache(d->dns, RUN_DNS_CACHE, RUN_DNS_TTL);
 }
 
 static void
@@ -177,7 +258,9 @@ reap(struct daemon *d)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < d->nworkers; i++)
 			if (d->workers[i] == pid) {
-				d->workers[i] = d->workers[--d->nworkers];
+				take_answers(d, d->wpipe[i]);
+				d->wpipe[i] = d->wpipe[--d->nworkers];
+				d->workers[i] = d->workers[d->nworkers];
 				break;
 			}
 		if (WIFSIGNALED(status)) {
@@ -214,11 +297,15 @@ reload(struct daemon *d)
 		nc->queue_dir = xstrdup(d->c->queue_dir);
 		free(qd);
 	}
-	if (nc->max_connections > d->c->max_connections)
+	if (nc->max_connections > d->c->max_connections) {
 		d->workers = xreallocarray(d->workers,
 		    (size_t)nc->max_connections, sizeof *d->workers);
+		d->wpipe = xreallocarray(d->wpipe,
+		    (size_t)nc->max_connections, sizeof *d->wpipe);
+	}
 	conf_free(d->c);
 	d->c = nc;
+	run_dns(d);
 	log_info("configuration reloaded");
 }
 
@@ -264,14 +351,12 @@ schedule(struct daemon *d)
 	for (i = 0; i <= d->c->nroutes; i++) {
 		pick.c = d->c;
 		pick.r = i == 0 ? &d->c->route : &d->c->routes[i - 1];
-		if (pick.r->nrelays == 0)
-			continue;
 		if (queue_due_for(d->q, now, max, &ndue, &next,
 		    d->c->nroutes > 0 ? route_pick : NULL, &pick, &err) == -1) {
 			log_err("%s; trying again in 10s", err.text);
 			return 10000;
 		}
-		if (ndue > 0) {
+		if (ndue > 0 && pick.r->nrelays > 0) {
 			deliver_dest_name(pick.r, dname, sizeof dname);
 			if (queue_dest_get(d->q, dname, &dest, &err) == 1 &&
 			    dest.next_try > now) {
@@ -283,7 +368,9 @@ schedule(struct daemon *d)
 				continue;
 			}
 			total += ndue;
-		} else if (next > now && next - now < wait)
+		} else if (ndue > 0)
+			total += ndue;	/* MX: domains back off one by one */
+		else if (next > now && next - now < wait)
 			wait = next - now;
 	}
 	if (now < d->quiet_until && !d->rung) {
@@ -340,6 +427,8 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 		return EX_OSERR;
 	}
 	d.workers = xcalloc((size_t)c->max_connections, sizeof *d.workers);
+	d.wpipe = xcalloc((size_t)c->max_connections, sizeof *d.wpipe);
+	run_dns(&d);
 	on_signal(SIGTERM, run_signal);
 	on_signal(SIGINT, run_signal);
 	on_signal(SIGHUP, run_signal);
@@ -392,6 +481,8 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 	close(d.sockfd);
 	close(d.lockfd);	/* the socket file stays: sends get ECONNREFUSED */
 	free(d.workers);
+	free(d.wpipe);
+	dns_free(d.dns);
 	conf_free(d.c);
 	return 0;
 }

@@ -5,7 +5,10 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +454,59 @@ ob_strncasecmp(const char *a, const char *b, size_t n)
 
 		if (ca != cb || ca == 0)
 			return ca - cb;
+	}
+	return 0;
+}
+
+/* ob_parse_sockaddr: "A.B.C.D", "A.B.C.D:PORT", "[V6]", "[V6]:PORT" or a
+ * bare IPv6 address (no port: its colons would be ambiguous). */
+int
+ob_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *end;
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+	uint64_t p = (uint64_t)defport;
+	size_t hl;
+	int v6;
+
+	memset(ss, 0, sizeof *ss);
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return -1;
+		hl = (size_t)(end - s - 1);
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return -1;
+		s++;
+		v6 = 1;
+	} else if ((end = strchr(s, ':')) != NULL && strchr(end + 1, ':')
+	    == NULL) {
+		hl = (size_t)(end - s);
+		port = end + 1;
+		v6 = 0;
+	} else {
+		hl = strlen(s);
+		v6 = end != NULL;
+	}
+	if (hl == 0 || hl >= sizeof host)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (port != NULL && (parse_u64(port, &p) < 0 || p == 0 || p > 65535))
+		return -1;
+	if (v6) {
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+	} else {
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
 	}
 	return 0;
 }

@@ -65,6 +65,13 @@ int64_t	ob_mono_ms(void);
 
 /* Strict parsers: no junk, no overflow, no sign.  0 or -1. */
 int	parse_u64(const char *s, uint64_t *out);
+
+/* ob_parse_sockaddr: a numeric address with an optional port into SS:
+ * "A.B.C.D", "A.B.C.D:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address;
+ * DEFPORT when none is given.  0, or -1 when S is not one of those. */
+struct sockaddr_storage;
+int	ob_parse_sockaddr(const char *s, int defport,
+	    struct sockaddr_storage *ss);
 int	parse_duration_ms(const char *s, int64_t *out);	/* 30s 5m 2h 5d, bare = s */
 int	parse_size(const char *s, uint64_t *out);	/* 10M 1G 512K, bare = bytes */
 /* fmt_size: the inverse of parse_size, in the largest unit that divides V

@@ -2,7 +2,8 @@
  * benchmark.  Links libc and GnuTLS (server side of STARTTLS, RFC 3207,
  * and of implicit TLS, RFC 8314).
  *
- * The parent binds 127.0.0.1 (port 0 by default), publishes the port through
+ * The parent binds 127.0.0.1 (or --addr, an IPv4 or IPv6 address; port 0 by
+ * default), publishes the port through
  * a file written atomically, and only accepts: each connection is served by
  * a forked child, so many clients can be served at once.  What a child
  * receives is recorded in --dir:
@@ -24,6 +25,9 @@
  *                           *.env never sees half a record
  *   rejected.<pid>.<n>.eml  a message answered non-2xx after the dot
  *   dropped.<pid>.<n>.eml   the message of --drop-after-dot
+ *   conn.<pid>              "open SECONDS.NANOS" when the connection came
+ *                           and "close SECONDS.NANOS" when it ended (wall
+ *                           clock), so tests can measure concurrency
  * <n> is the server-wide message number (1, 2, ...), kept in DIR/.counter
  * under an fcntl lock; temporary files are hidden (.tmp.*).
  *
@@ -125,6 +129,7 @@ static struct {
 	const char	*dir;
 	const char	*port_file;
 	const char	*pid_file;
+	const char	*addr;		/* --addr: listen address, text */
 	int		 port;
 	char		**ext;
 	size_t		 next;
@@ -202,6 +207,7 @@ static int	 counter_bump(int which, unsigned long long *val);
 static unsigned long long counter_read(int which);
 static void	 on_term(int sig);
 static void	 serve(int fd);
+static void	 conn_time(const char *what);
 static ssize_t	 io_read(struct conn *c, void *p, size_t n);
 static ssize_t	 io_write(struct conn *c, const void *p, size_t n);
 static int	 conn_flush(struct conn *c);
@@ -230,7 +236,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: fakesmtpd --dir DIR [--port-file F] [--port N] "
-	    "[--pid-file F]\n"
+	    "[--addr A]\n"
+	    "  [--pid-file F]\n"
 	    "  [--ext LIST|none] [--no-ehlo] [--greeting 'CODE text']\n"
 	    "  [--rcpt-reply 'ADDR[#N]=CODE text']... [--mail-reply R] "
 	    "[--data-reply R]\n"
@@ -419,6 +426,8 @@ parse_args(int argc, char **argv)
 			opt.pid_file = val;
 		else if (strcmp(name, "--port") == 0)
 			opt.port = (int)parse_num(name, val, 65535);
+		else if (strcmp(name, "--addr") == 0)
+			opt.addr = val;
 		else if (strcmp(name, "--ext") == 0)
 			parse_ext(val);
 		else if (strcmp(name, "--greeting") == 0)
@@ -2174,6 +2183,7 @@ serve(int fd)
 	    (long)c.pid);
 	c.transcript_clear = fopen(path, "a");
 	snprintf(c.tls_version, sizeof c.tls_version, "none");
+	conn_time("open");
 
 	/* RFC 8314 3.3: with implicit TLS the handshake comes first. */
 	if (opt.implicit_tls && tls_handshake(&c) < 0)
@@ -2310,6 +2320,24 @@ out:
 	free(c.in);
 	free(c.out);
 	close(fd);
+	conn_time("close");
+}
+
+/* conn_time: "WHAT SECONDS.NANOS" into conn.<pid>. */
+static void
+conn_time(const char *what)
+{
+	char path[PATH_MAX];
+	struct timespec ts;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/conn.%ld", opt.dir, (long)getpid());
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((fp = fopen(path, "a")) != NULL) {
+		fprintf(fp, "%s %lld.%09ld\n", what, (long long)ts.tv_sec,
+		    ts.tv_nsec);
+		fclose(fp);
+	}
 }
 
 /* ---- parent: accept and fork ------------------------------------------ */
@@ -2343,15 +2371,19 @@ reap(int block)
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	struct sigaction act;
-	socklen_t sl = sizeof(sa);
+	socklen_t sl;
+	const char *addr;
 	struct stat st;
 	char num[32];
 	int lfd, one = 1;
 	size_t i;
 
 	parse_args(argc, argv);
+	addr = opt.addr ? opt.addr : "127.0.0.1";
 	if (stat(opt.dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		die("--dir %s: not a directory", opt.dir);
 	tls_setup();
@@ -2364,25 +2396,37 @@ main(int argc, char **argv)
 	act.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &act, NULL);
 
-	if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	/* --addr: an IPv4 or an IPv6 address (no brackets, no names) */
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)opt.port);
+		sl = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)opt.port);
+		sl = sizeof(*sin6);
+	} else
+		die("--addr %s: not an IPv4 or IPv6 address", addr);
+	if ((lfd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
 		die("socket: %s", strerror(errno));
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)opt.port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		die("bind 127.0.0.1:%d: %s", opt.port, strerror(errno));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&ss, sl) != 0)
+		die("bind %s port %d: %s", addr, opt.port, strerror(errno));
 	if (listen(lfd, 128) != 0)
 		die("listen: %s", strerror(errno));
-	if (getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
+	sl = sizeof(ss);
+	if (getsockname(lfd, (struct sockaddr *)&ss, &sl) != 0)
 		die("getsockname: %s", strerror(errno));
 	if (opt.pid_file) {
 		snprintf(num, sizeof(num), "%ld\n", (long)getpid());
 		write_file_atomic(opt.pid_file, num);
 	}
 	if (opt.port_file) {
-		snprintf(num, sizeof(num), "%u\n", ntohs(sa.sin_port));
+		snprintf(num, sizeof(num), "%u\n", ntohs(ss.ss_family ==
+		    AF_INET6 ? sin6->sin6_port : sin->sin_port));
 		write_file_atomic(opt.port_file, num);
 	}
 

@@ -43,10 +43,11 @@ srcs() {
 	fuzz_addr)	echo addr.c ;;
 	fuzz_reply)	echo smtp_reply.c ;;
 	fuzz_smtpc)	echo smtpc.c auth.c smtp_reply.c mime8.c ;;
-	fuzz_conf)	echo conf.c ;;
+	fuzz_conf)	echo conf.c tlspol.c ;;
 	fuzz_dsn)	echo dsn.c ;;
 	fuzz_mime8)	echo mime8.c ;;
 	fuzz_auth)	echo auth.c ;;
+	fuzz_tlspol)	echo tlspol.c ;;
 	*)		return 1 ;;
 	esac
 }

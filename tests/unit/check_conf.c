@@ -178,6 +178,12 @@ START_TEST(defaults_print)
 	    "max_connections 4\n"
 	    "deliver_on_submit yes\n"
 	    "shutdown_timeout 30s\n"
+	    "# dns_server (none)\n"
+	    "ip_version any\n"
+	    "mx_port 25\n"
+	    "mx_max_hosts 5\n"
+	    "mx_domain_connections 2\n"
+	    "# tls_policy (none)\n"
 	    "tls auto\n"
 	    "tls_verify yes\n"
 	    "# tls_ca_file (none)\n"
@@ -456,6 +462,20 @@ static const struct {
 	{ "deliver_on_submit maybe\n", "1: deliver_on_submit: invalid value "
 	    "\"maybe\" (use yes or no)" },
 	{ "shutdown_timeout 2h\n", "1: shutdown_timeout: must be at most 1h" },
+	{ "dns_server ns.example\n", "1: dns_server: \"ns.example\" is not "
+	    "ADDR[:PORT] or [IPV6]:PORT (a numeric address)" },
+	{ "dns_server 127.0.0.1:0\n", "1: dns_server: \"127.0.0.1:0\" is not "
+	    "ADDR[:PORT] or [IPV6]:PORT (a numeric address)" },
+	{ "dns_server [::1\n", "1: dns_server: \"[::1\" is not "
+	    "ADDR[:PORT] or [IPV6]:PORT (a numeric address)" },
+	{ "ip_version 5\n", "1: ip_version: invalid value \"5\" (use any, 4 "
+	    "or 6)" },
+	{ "mx_port 0\n", "1: mx_port: invalid value \"0\" (use a number from "
+	    "1 to 65535)" },
+	{ "mx_max_hosts 101\n", "1: mx_max_hosts: invalid value \"101\" (use "
+	    "a number from 1 to 100)" },
+	{ "mx_domain_connections 0\n", "1: mx_domain_connections: invalid "
+	    "value \"0\" (use a number from 1 to 1000)" },
 	{ "connect_timeout 30x\n", "1: connect_timeout: invalid duration "
 	    "\"30x\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
 	{ "connect_timeout 1w\n", "1: connect_timeout: invalid duration "
@@ -1017,6 +1037,11 @@ START_TEST(print_exact)
 	    "max_connections 12\n"
 	    "deliver_on_submit no\n"
 	    "shutdown_timeout 120\n"
+	    "dns_server 127.0.0.1:5353\n"
+	    "ip_version 4\n"
+	    "mx_port 2525\n"
+	    "mx_max_hosts 3\n"
+	    "mx_domain_connections 7\n"
 	    "tls implicit\n"
 	    "tls_ca_file ca.pem\n"
 	    "tls_min_version 1.3\n"
@@ -1061,6 +1086,12 @@ START_TEST(print_exact)
 	    "max_connections 12\n"
 	    "deliver_on_submit no\n"
 	    "shutdown_timeout 2m\n"
+	    "dns_server 127.0.0.1:5353\n"
+	    "ip_version 4\n"
+	    "mx_port 2525\n"
+	    "mx_max_hosts 3\n"
+	    "mx_domain_connections 7\n"
+	    "# tls_policy (none)\n"
 	    "tls implicit\n"
 	    "tls_verify yes\n"
 	    "tls_ca_file %s/ca.pem\n"
@@ -1194,19 +1225,63 @@ START_TEST(print_defaults_roundtrip)
 }
 END_TEST
 
+/* tls_policy: the file is read and checked with the configuration (a
+ * relative path is the configuration's directory's); a bad one is an
+ * error of the configuration, at its own line. */
+START_TEST(tls_policy_file)
+{
+	struct conf *c;
+	char *errs = NULL, *pol = xasprintf("%s/policy", tdir), *exp;
+
+	write_file(pol, "# domains\nexample.org verify\n.example.net "
+	    "encrypt\n", 50);
+	ck_assert_int_eq(load_str(&c, "tls_policy policy\n", &errs), 0);
+	ck_assert_str_eq(c->tls_policy, pol);
+	ck_assert_str_eq(errs, "");
+	conf_free(c);
+	free(errs);
+	write_file(pol, "example.org verify\nexample.com sometimes\n", 41);
+	ck_assert_int_eq(load_str(&c, "tls_policy policy\n", &errs), 1);
+	exp = xasprintf("%s:2: unknown policy \"sometimes\" (none, may, "
+	    "encrypt or verify)\n", pol);
+	ck_assert_str_eq(errs, exp);
+	conf_free(c);
+	free(errs);
+	free(exp);
+	ck_assert_int_eq(unlink(pol), 0);
+	ck_assert_int_eq(load_str(&c, "tls_policy policy\n", &errs), 1);
+	exp = xasprintf("%s: No such file or directory\n", pol);
+	ck_assert_str_eq(errs, exp);
+	conf_free(c);
+	free(errs);
+	free(exp);
+	free(pol);
+}
+END_TEST
+
 /* Rules across a route's keys: reported with the section's line. */
 static const struct {
 	const char *text, *err;
 } route_bad[] = {
-	{ "auth_user me@x.example\n",
+	{ "relay r.example\nauth_user me@x.example\n",
 	    ": auth_user needs auth_password_file or auth_password_command" },
-	{ "auth_user me\nauth_password_file /p\nauth_password_command cat\n",
+	{ "relay r.example\nauth_user me\nauth_password_file /p\n"
+	    "auth_password_command cat\n",
 	    ": auth_password_file and auth_password_command: give one of them" },
 	{ "tls_cert_file /c.pem\n",
 	    ": tls_cert_file and tls_key_file go together" },
 	{ "rewrite_from yes\n", ": rewrite_from needs from_address" },
-	{ "[sender @x.example]\nauth_user bot\n", ":1: [sender @x.example]: "
+	{ "relay r.example\n[sender @x.example]\nauth_user bot\n",
+	    ":2: [sender @x.example]: "
 	    "auth_user needs auth_password_file or auth_password_command" },
+	/* no relay: the MX hosts, which take neither AUTH nor implicit TLS */
+	{ "auth_user me\nauth_password_file /p\n",
+	    ": auth_user needs a relay: mail to MX hosts is not authenticated" },
+	{ "tls implicit\n", ": tls implicit needs a relay: MX hosts take "
+	    "STARTTLS (use tls starttls, or a tls_policy file)" },
+	{ "[sender @x.example]\ntls implicit\n",
+	    ":1: [sender @x.example]: tls implicit needs a relay: MX hosts "
+	    "take STARTTLS (use tls starttls, or a tls_policy file)" },
 };
 
 START_TEST(route_rules)
@@ -1422,6 +1497,7 @@ conf_suite(void)
 
 	tc = tcase_create("routes");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, tls_policy_file);
 	tcase_add_loop_test(tc, route_rules, 0,
 	    sizeof route_bad / sizeof route_bad[0]);
 	tcase_add_test(tc, route_match);

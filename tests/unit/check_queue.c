@@ -6,6 +6,8 @@
  * of a version 1 queue and the decoding of both record versions, DSN
  * parameters and the remote server, bounces queued with a result
  * (queue_update_dsn), hold, retry, queue_due, and destination backoff.
+ * Issue 5: connection slots (queue_slot_take/drop, a dead holder's slots
+ * freed) and queue_record (results stored, the lease kept).
  *
  * Every test works in its own mkdtemp directory, removed when the test
  * ends; all of them lie in one mkdtemp directory under /tmp that main()
@@ -3338,6 +3340,386 @@ START_TEST(dest_bad)
 }
 END_TEST
 
+/* ---- connection slots (issue 5) ---------------------------------------- */
+
+static int
+slot_take(const char *name, int limit)
+{
+	struct ob_err err;
+	int rc;
+
+	if ((rc = queue_slot_take(g_q, name, limit, &err)) == -1)
+		ck_abort_msg("queue_slot_take %s: %s", name, err.text);
+	return rc;
+}
+
+static void
+slot_drop(const char *name)
+{
+	struct ob_err err;
+
+	if (queue_slot_drop(g_q, name, &err) != 0)
+		ck_abort_msg("queue_slot_drop %s: %s", name, err.text);
+}
+
+static const char *sl_seen;	/* the last queue_test_hook name */
+
+static void
+sl_hook(const char *what)
+{
+	sl_seen = what;
+}
+
+START_TEST(slot_take_drop)
+{
+	q_open(0);
+	queue_test_hook = sl_hook;
+	ck_assert_int_eq(slot_take("example.org", 2), 1);
+	ck_assert_str_eq(sl_seen, "slot");
+	queue_test_hook = NULL;
+	ck_assert_int_eq(slot_take("example.org", 2), 1);
+	ck_assert_int_eq(slot_take("example.org", 2), 0);
+	ck_assert_int_eq(slot_take("example.org", 2), 0);
+	ck_assert_int_eq(slot_take("example.org", 1), 0);
+	/* drop one: one can be taken again */
+	slot_drop("example.org");
+	ck_assert_int_eq(slot_take("example.org", 2), 1);
+	ck_assert_int_eq(slot_take("example.org", 2), 0);
+	/* a higher limit lets one more in */
+	ck_assert_int_eq(slot_take("example.org", 3), 1);
+	ck_assert_int_eq(slot_take("example.org", 3), 0);
+
+	/* names are independent, and compared exactly */
+	ck_assert_int_eq(slot_take("example.net", 1), 1);
+	ck_assert_int_eq(slot_take("example.net", 1), 0);
+	ck_assert_int_eq(slot_take("example.org", 3), 0);
+	ck_assert_int_eq(slot_take("mx.example.org", 1), 1);
+	ck_assert_int_eq(slot_take("example.or", 1), 1);
+
+	/* dropping what is not held: a no-op */
+	slot_drop("never.example");
+	slot_drop("example.net");
+	slot_drop("example.net");
+	ck_assert_int_eq(slot_take("example.net", 1), 1);
+	ck_assert_int_eq(slot_take("example.org", 3), 0);
+
+	/* the slots outlive the handle (same process) */
+	q_close();
+	q_open(0);
+	ck_assert_int_eq(slot_take("example.org", 3), 0);
+	ck_assert_int_eq(slot_take("example.net", 1), 0);
+	ck_assert_int_eq(slot_take("mx.example.org", 1), 0);
+
+	/* give everything back: no records left */
+	slot_drop("example.org");
+	slot_drop("example.org");
+	slot_drop("example.org");
+	slot_drop("example.org");
+	slot_drop("example.net");
+	slot_drop("mx.example.org");
+	slot_drop("example.or");
+	ck_assert_uint_eq(stat_ok(g_q).dests, 0);
+	ck_assert_int_eq(slot_take("example.org", 1), 1);
+	/* no messages were touched */
+	stat_is(g_q, 0, 0, 0, 0, 0);
+}
+END_TEST
+
+/* A child takes LIMIT slots and dies holding them: while it lives they
+ * are in use, once it is gone they are free. */
+static const int sl_limits[] = { 1, 2, 5 };
+
+START_TEST(slot_dead_holder)
+{
+	int limit = sl_limits[_i], up[2], down[2], status, i;
+	char c;
+	pid_t pid;
+
+	q_open(0);
+	ck_assert_int_eq(slot_take("other.example", 1), 1);
+	q_close();
+	ck_assert_int_eq(pipe(up), 0);
+	ck_assert_int_eq(pipe(down), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		struct ob_err err;
+		struct queue *q;
+
+		close(up[0]);
+		close(down[1]);
+		if (queue_open(&q, g_dir, 0, &err) == -1)
+			_exit(2);
+		for (i = 0; i < limit; i++)
+			if (queue_slot_take(q, "example.org", limit, &err) != 1)
+				_exit(3);
+		if (queue_slot_take(q, "example.org", limit, &err) != 0)
+			_exit(4);
+		queue_close(q);
+		(void)!write(up[1], "T", 1);
+		(void)!read(down[0], &c, 1);
+		_exit(0);		/* without dropping them */
+	}
+	close(up[1]);
+	close(down[0]);
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	q_open(0);
+	ck_assert_int_eq(slot_take("example.org", limit), 0);
+	ck_assert_int_eq(slot_take("example.org", limit + 1), 1);
+	slot_drop("example.org");
+	/* dropping ours does not drop the child's */
+	slot_drop("example.org");
+	ck_assert_int_eq(slot_take("example.org", limit), 0);
+
+	ck_assert_int_eq(write(down[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	close(up[0]);
+	close(down[1]);
+
+	/* the dead child's slots are free; ours elsewhere are kept */
+	for (i = 0; i < limit; i++)
+		ck_assert_int_eq(slot_take("example.org", limit), 1);
+	ck_assert_int_eq(slot_take("example.org", limit), 0);
+	ck_assert_int_eq(slot_take("other.example", 1), 0);
+}
+END_TEST
+
+/* No more than 256 holders of one name, whatever the limit. */
+START_TEST(slot_many)
+{
+	int i;
+
+	q_open(0);
+	for (i = 0; i < 256; i++)
+		ck_assert_int_eq(slot_take("example.org", 1000), 1);
+	ck_assert_int_eq(slot_take("example.org", 1000), 0);
+	slot_drop("example.org");
+	ck_assert_int_eq(slot_take("example.org", 1000), 1);
+	ck_assert_int_eq(slot_take("example.org", 256), 0);
+	ck_assert_int_eq(slot_take("example.org", 1), 0);
+}
+END_TEST
+
+/* Bad names and limits: -1, OB_PERM, nothing written. */
+static const struct {
+	size_t	 namelen;	/* of 'n's */
+	int	 limit;		/* 0 and below for take; DROP: a drop */
+	const char *text;	/* NULL: fine */
+} slot_bads[] = {
+#define SL_DROP	(-1000)
+	{ 5, 0, "queue: bad slot limit" },
+	{ 5, -1, "queue: bad slot limit" },
+	{ 5, -2147483647 - 1, "queue: bad slot limit" },
+	{ 0, 1, "queue: bad slot" },
+	{ 600, 1, "queue: bad slot" },
+	{ 501, 1, "queue: bad slot" },
+	{ 500, 1, NULL },
+	{ 0, SL_DROP, "queue: bad slot" },
+	{ 600, SL_DROP, "queue: bad slot" },
+	{ 501, SL_DROP, "queue: bad slot" },
+	{ 500, SL_DROP, NULL },
+};
+
+START_TEST(slot_bad)
+{
+	struct ob_err err;
+	char name[700];
+	int rc;
+
+	q_open(0);
+	memset(name, 'n', slot_bads[_i].namelen);
+	name[slot_bads[_i].namelen] = '\0';
+	memset(&err, 0, sizeof err);
+	if (slot_bads[_i].limit == SL_DROP)
+		rc = queue_slot_drop(g_q, name, &err);
+	else
+		rc = queue_slot_take(g_q, name, slot_bads[_i].limit, &err);
+	if (slot_bads[_i].text == NULL) {
+		ck_assert_int_eq(rc, slot_bads[_i].limit == SL_DROP ? 0 : 1);
+		ck_assert_uint_eq(stat_ok(g_q).dests,
+		    slot_bads[_i].limit == SL_DROP ? 0 : 1);
+		return;
+	}
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(err.kind, OB_PERM);
+	ck_assert_str_eq(err.text, slot_bads[_i].text);
+	ck_assert_uint_eq(stat_ok(g_q).dests, 0);
+}
+END_TEST
+
+/* ---- queue_record (issue 5) -------------------------------------------- */
+
+static void
+record_ok(struct queue_msg *m, int64_t now)
+{
+	struct ob_err err;
+
+	if (queue_record(g_q, m, now, &err) == -1)
+		ck_abort_msg("queue_record: %s", err.text);
+}
+
+/* Results of one destination: stored, the message stays ours. */
+START_TEST(record_keeps_lease)
+{
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t id, other, got[4];
+
+	q_open(0);
+	id = put_ok(g_q, 1, 300 * KiB, 3, T);
+	other = put_ok(g_q, 2, 10, 1, T + 1000);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 4), 1);
+	ck_assert_uint_eq(got[0], id);
+
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_DELIVERED;
+	m->rcpt[0].attempts = 1;
+	m->rcpt[0].last_attempt = T + 10;
+	m->rcpt[0].last_result = xstrdup("250 2.0.0 ok");
+	m->rcpt[0].remote = xstrdup("mx.example.org[192.0.2.1]:25");
+	m->rcpt[1].attempts = 1;
+	m->rcpt[1].last_attempt = T + 10;
+	m->rcpt[1].next_attempt = T + 5000;
+	m->rcpt[1].last_result = xstrdup("451 4.7.1 greylisted");
+	record_ok(m, T + 10);
+	queue_msg_free(m);
+
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->rcpt[0].state, QR_DELIVERED);
+	ck_assert_uint_eq(m->rcpt[0].attempts, 1);
+	ck_assert_int_eq(m->rcpt[0].last_attempt, T + 10);
+	ck_assert_str_eq(m->rcpt[0].last_result, "250 2.0.0 ok");
+	ck_assert_str_eq(m->rcpt[0].remote, "mx.example.org[192.0.2.1]:25");
+	ck_assert_int_eq(m->rcpt[1].state, QR_PENDING);
+	ck_assert_uint_eq(m->rcpt[1].attempts, 1);
+	ck_assert_int_eq(m->rcpt[1].next_attempt, T + 5000);
+	ck_assert_str_eq(m->rcpt[1].last_result, "451 4.7.1 greylisted");
+	ck_assert_int_eq(m->rcpt[2].state, QR_PENDING);
+	ck_assert_uint_eq(m->rcpt[2].attempts, 0);
+	ck_assert_ptr_null(m->rcpt[2].last_result);
+	/* still leased by us, due when the lease runs out */
+	ck_assert_int_eq(m->lease_pid, getpid());
+	ck_assert_int_eq(m->lease_until, T + LEASE);
+	ck_assert_int_eq(m->due, T + LEASE);
+	ck_assert_int_eq(m->arrival, T);
+	ck_assert_uint_eq(m->size, 300 * KiB);
+	queue_msg_free(m);
+	ck_assert_uint_eq(claim(g_q, T + 20, 0, 0, LEASE, got, 4), 0);
+	due_is(T + 20, 10, 0, T + 1000);
+	due_is(T + 1000, 10, 1, T + 1000);
+	stat_is(g_q, 2, 4, 3, 2, 0);
+
+	/* every recipient done: still not removed */
+	m = load_ok(g_q, id);
+	m->rcpt[1].state = QR_DELIVERED;
+	m->rcpt[1].attempts = 2;
+	free(m->rcpt[1].last_result);
+	m->rcpt[1].last_result = xstrdup("250 ok again");
+	m->rcpt[2].state = QR_FAILED;
+	m->rcpt[2].attempts = 1;
+	m->rcpt[2].last_result = xstrdup("550 5.1.1 no such user");
+	record_ok(m, T + 30);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->rcpt[0].state, QR_DELIVERED);
+	ck_assert_int_eq(m->rcpt[1].state, QR_DELIVERED);
+	ck_assert_str_eq(m->rcpt[1].last_result, "250 ok again");
+	ck_assert_int_eq(m->rcpt[2].state, QR_FAILED);
+	ck_assert_str_eq(m->rcpt[2].last_result, "550 5.1.1 no such user");
+	ck_assert_int_eq(m->lease_pid, getpid());
+	ck_assert_int_eq(m->due, T + LEASE);
+	queue_msg_free(m);
+	stat_is(g_q, 2, 4, 3, 2, 0);
+	check_body(g_q, id, 300 * KiB, 1);
+	ck_assert_uint_eq(claim(g_q, T + 40, 1, 0, LEASE, got, 4), 1);
+	ck_assert_uint_eq(got[0], other);	/* the other one only */
+
+	/* the final update settles it: removed with its body */
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 50, &err), 0);
+	queue_msg_free(m);
+	load_none(g_q, id);
+	stat_is(g_q, 1, 1, 1, 1, 0);
+}
+END_TEST
+
+/* Recorded, then released by queue_update: due at the earliest pending
+ * next attempt, the recorded results kept. */
+START_TEST(record_then_update)
+{
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t id, got[2];
+
+	q_open(0);
+	id = put_ok(g_q, 1, 10, 3, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_DELIVERED;
+	m->rcpt[0].attempts = 1;
+	m->rcpt[2].attempts = 1;
+	m->rcpt[2].next_attempt = T + 9000;
+	record_ok(m, T + 5);
+	/* the same queue_msg, more results, then the final update */
+	m->rcpt[1].attempts = 1;
+	m->rcpt[1].next_attempt = T + 4000;
+	m->rcpt[1].last_result = xstrdup("421 4.4.2 timeout");
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 10, &err), 0);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->lease_pid, 0);
+	ck_assert_int_eq(m->lease_until, 0);
+	ck_assert_int_eq(m->due, T + 4000);
+	ck_assert_int_eq(m->last_attempt, T + 10);
+	ck_assert_int_eq(m->rcpt[0].state, QR_DELIVERED);
+	ck_assert_str_eq(m->rcpt[1].last_result, "421 4.4.2 timeout");
+	ck_assert_int_eq(m->rcpt[2].next_attempt, T + 9000);
+	queue_msg_free(m);
+	due_is(T + 3999, 10, 0, T + 4000);
+	due_is(T + 4000, 10, 1, T + 4000);
+	ck_assert_uint_eq(claim(g_q, T + 4000, 0, 0, LEASE, got, 2), 1);
+	ck_assert_uint_eq(got[0], id);
+}
+END_TEST
+
+/* Bad input changes nothing; a message deleted meanwhile is skipped. */
+START_TEST(record_bad)
+{
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t id, got[2];
+
+	q_open(0);
+	id = put_ok(g_q, 1, 10, 2, T);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 1);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_DELIVERED;
+	m->nrcpt = 1;
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(queue_record(g_q, m, T + 1, &err), -1);
+	ck_assert_int_eq(err.kind, OB_PERM);
+	m->nrcpt = 2;
+	m->rcpt[1].state = 9;
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(queue_record(g_q, m, T + 1, &err), -1);
+	ck_assert_int_eq(err.kind, OB_PERM);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_int_eq(m->rcpt[0].state, QR_PENDING);
+	ck_assert_int_eq(m->rcpt[1].state, QR_PENDING);
+	ck_assert_int_eq(m->lease_pid, getpid());
+
+	/* deleted while we deliver: nothing to record, no error */
+	ck_assert_int_eq(queue_delete(g_q, id, &err), 1);
+	m->rcpt[0].state = QR_DELIVERED;
+	record_ok(m, T + 2);
+	queue_msg_free(m);
+	load_none(g_q, id);
+	stat_is(g_q, 0, 0, 0, 0, 0);
+}
+END_TEST
+
 /* ---- crash consistency -------------------------------------------------- *
  * A child opens the queue, does an operation, and stops in queue_test_hook
  * at the chosen write transaction, after telling us on a pipe; we kill -9
@@ -3712,6 +4094,17 @@ main(void)
 	tcase_add_loop_test(tc, dest_backoff, 0, NELEM(backoffs));
 	tcase_add_test(tc, dest_ok);
 	tcase_add_loop_test(tc, dest_bad, 0, NELEM(dest_bads));
+
+	tc = tc_new(s, "slot", 10);
+	tcase_add_test(tc, slot_take_drop);
+	tcase_add_loop_test(tc, slot_dead_holder, 0, NELEM(sl_limits));
+	tcase_add_test(tc, slot_many);
+	tcase_add_loop_test(tc, slot_bad, 0, NELEM(slot_bads));
+
+	tc = tc_new(s, "record", 10);
+	tcase_add_test(tc, record_keeps_lease);
+	tcase_add_test(tc, record_then_update);
+	tcase_add_test(tc, record_bad);
 
 	tc = tc_new(s, "crash", 20);
 	tcase_add_loop_test(tc, crash, 0, NELEM(crashes));
