@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #include "log.h"
 #include "msg.h"
 #include "queue.h"
+#include "recv.h"
+#include "smtpd.h"
 #include "util.h"
 #include "wake.h"
 
@@ -37,7 +40,7 @@ struct send_opts {
 	int		 ignore_dots;	/* -i, -oi */
 	const char	*sender;	/* -f, -r */
 	const char	*full_name;	/* -F */
-	int		 mode;		/* 'm' send, 'p' list, 'q' flush, 'i' */
+	int		 mode;		/* 'm' send, 'p' list, 'q' flush, 'i', 's' SMTP */
 	unsigned	 notify;	/* -N: QN_*, 0 = not given */
 	int		 ret;		/* -R: QRET_* */
 	const char	*envid;		/* -V */
@@ -242,8 +245,7 @@ parse_flags(int argc, char **argv, struct send_opts *so, struct cmd_opts *o)
 			else if (strcmp(a, "-bi") == 0)
 				so->mode = 'i';
 			else if (strcmp(a, "-bs") == 0)
-				return usage_error("%s (SMTP on stdin) is not "
-				    "supported yet", a);
+				so->mode = 's';
 			else if (strcmp(a, "-bd") == 0 || strcmp(a, "-bD") == 0)
 				return usage_error("%s: the daemon is 'outbox "
 				    "run'", a);
@@ -621,6 +623,140 @@ send_kick(const struct conf *c, const struct cmd_opts *o)
 	(void)waitpid(pid, &status, 0);
 }
 
+/* bs_write: all of B to stdout.  0, or -1 (the client is gone). */
+static int
+bs_write(struct buf *b)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < b->len) {
+		n = write(STDOUT_FILENO, b->p + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	buf_clear(b);
+	return 0;
+}
+
+/* send_smtp: `sendmail -bs`: the SMTP server engine (the listener's own)
+ * over stdin and stdout, for programs that submit by speaking SMTP to a
+ * pipe (as Postfix and Sendmail allow).  The local user may submit (no
+ * AUTH, no TLS on a pipe); each message is committed, synced, before its
+ * 250.  Exit 0 when the session ended normally (QUIT or EOF), whatever
+ * became of single messages: they got their replies. */
+static int
+send_smtp(const struct conf *c, const struct cmd_opts *o)
+{
+	struct smtpd_conf sc;
+	struct recv_info ri;
+	struct smtpd *s;
+	struct smtpd_ev e;
+	struct recv *r = NULL;
+	struct queue *q = NULL;
+	struct ob_err err;
+	struct pollfd pfd;
+	char user[256], gecos[256], buf[65536];
+	int ex = 0, failed = 0, queued = 0;
+	ssize_t n;
+
+	send_user(user, sizeof user, gecos, sizeof gecos);
+	memset(&sc, 0, sizeof sc);
+	sc.hostname = c->helo_name;
+	sc.allowed = 1;
+	sc.max_message_size = c->max_message_size;
+	sc.command_timeout = c->command_timeout;
+	memset(&ri, 0, sizeof ri);
+	ri.hostname = c->helo_name;
+	ri.user = user;
+	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
+		/* RFC 5321 3.1: the server may refuse at the greeting */
+		printf("421 4.3.0 %s %s\r\n", c->helo_name, err.text);
+		fflush(stdout);
+		return send_error(c, err.ex ? err.ex : EX_TEMPFAIL, "%s",
+		    err.text);
+	}
+	s = smtpd_new(&sc);
+	for (;;) {
+		switch (smtpd_next(s, &e)) {
+		case SMTPD_EV_NONE:
+			if (bs_write(smtpd_output(s)) == -1 ||
+			    smtpd_closing(s))
+				goto done;
+			pfd.fd = STDIN_FILENO;
+			pfd.events = POLLIN;
+			n = poll(&pfd, 1, (int)smtpd_timeout_ms(s));
+			if (n == 0) {
+				smtpd_timeout(s);
+				break;
+			}
+			if (n < 0 && errno == EINTR)
+				break;
+			n = n < 0 ? -1 : read(STDIN_FILENO, buf, sizeof buf);
+			if (n < 0 && errno == EINTR)
+				break;
+			if (n <= 0)
+				smtpd_eof(s);
+			else
+				smtpd_input(s, buf, (size_t)n);
+			break;
+		case SMTPD_EV_MAIL:
+			break;
+		case SMTPD_EV_DATA:
+			failed = recv_begin(&r, q, &e, &ri, 0, ob_now_ms(),
+			    &err) == -1;
+			break;
+		case SMTPD_EV_BODY:
+			if (!failed && recv_body(r, e.data, e.len, &err) == -1)
+				failed = 1;
+			break;
+		case SMTPD_EV_DOT:
+			if (!failed && recv_commit(r, &err) == 0) {
+				if (log_verbose() || c->log_dest ==
+				    LOG_TO_SYSLOG)
+					log_info("%s queued size=%llu user=%s "
+					    "via sendmail -bs", recv_id(r),
+					    (unsigned long long)recv_size(r),
+					    user);
+				smtpd_data_done(s, 1, recv_id(r), 250, NULL,
+				    NULL);
+				queued++;
+			} else {
+				log_err("sendmail -bs: message not queued: %s",
+				    err.text);
+				smtpd_data_done(s, 0, NULL, err.kind == OB_TEMP ?
+				    452 : 554, err.kind == OB_TEMP ? "4.3.1" :
+				    "5.3.0", err.text);
+			}
+			recv_free(r);
+			r = NULL;
+			failed = 0;
+			break;
+		case SMTPD_EV_ABORT:
+			recv_free(r);
+			r = NULL;
+			failed = 0;
+			break;
+		case SMTPD_EV_STARTTLS:
+			smtpd_tls_done(s, 0);	/* never offered here */
+			break;
+		case SMTPD_EV_AUTH:
+			smtpd_auth_done(s, 0);	/* never offered here */
+			break;
+		}
+	}
+done:
+	recv_free(r);
+	smtpd_free(s);
+	queue_close(q);
+	if (queued > 0)
+		send_kick(c, o);
+	return ex;
+}
+
 int
 cmd_sendmail(int argc, char **argv, struct cmd_opts *o)
 {
@@ -646,9 +782,19 @@ cmd_sendmail(int argc, char **argv, struct cmd_opts *o)
 		    "there is nothing to rebuild\n", stderr);
 		return 0;
 	case 'm':
+	case 's':
 		break;
 	default:
 		panic("cmd_sendmail: mode %c", so.mode);
+	}
+	if (so.mode == 's') {
+		if (so.nrcpt > 0 || so.extract)
+			return usage_error("-bs takes its recipients from the "
+			    "SMTP dialogue, not from the command line or -t");
+		c = cmd_conf(o, "sendmail");
+		ex = send_smtp(c, o);
+		conf_free(c);
+		return ex;
 	}
 	c = cmd_conf(o, "sendmail");
 	if (send_message(c, &so, &err) == -1) {

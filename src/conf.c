@@ -116,6 +116,7 @@ static const struct conf_enum conf_auth_enums[] = {
 };
 static conf_check_fn conf_check_fingerprint;
 static conf_check_fn conf_check_dns_server;
+static conf_check_fn conf_check_cidrs;
 static const struct conf_enum conf_ipver_enums[] = {
 	{ "any", 0 },
 	{ "4", 4 },
@@ -223,6 +224,14 @@ static const struct conf_key conf_keys[] = {
 	K_COUNT("mx_max_hosts", mx_max_hosts, "5", 1, 100),
 	K_COUNT("mx_domain_connections", mx_domain_connections, "2", 1, 1000),
 	K_PATH("tls_policy", tls_policy, NULL),
+	{ .name = "listen", .type = CT_HOSTPORTS, .off = OFF(listens),
+	    .count_off = OFF(nlistens), .defport = 25 },
+	K_STRING("listen_allow", listen_allow, "127.0.0.0/8 ::1",
+	    conf_check_cidrs, NULL),
+	K_COUNT("listen_max_clients", listen_max_clients, "100", 1, 10000),
+	K_COUNT("listen_max_per_client", listen_max_per_client, "10", 1,
+	    10000),
+	K_COUNT("listen_max_rcpt", listen_max_rcpt, "100", 1, 10000),
 	RK_ENUM("tls", tls, "auto", conf_tls_enums, G_TLS),
 	RK_BOOL("tls_verify", tls_verify, "yes", G_TLS),
 	RK_PATH("tls_ca_file", tls_ca_file, G_TLS),
@@ -1342,6 +1351,32 @@ conf_check_dns_server(const char *v, char *why, size_t n)
 	(void)ob_snprintf(why, n, "%s is not ADDR[:PORT] or [IPV6]:PORT (a "
 	    "numeric address)", conf_quote(q, sizeof q, v));
 	return why;
+}
+
+/* listen_allow: networks ("192.0.2.0/24", "::1", ...) separated by
+ * spaces or commas; "none" for nobody (then only AUTH lets a client
+ * submit). */
+static const char *
+conf_check_cidrs(const char *v, char *why, size_t n)
+{
+	char *list = xstrdup(v), *tok, *save = NULL, q[QUOTE_BUF];
+	struct ob_cidr cidr;
+	const char *r = NULL;
+
+	if (strcmp(v, "none") == 0) {
+		free(list);
+		return NULL;
+	}
+	for (tok = strtok_r(list, ", \t", &save); tok != NULL && r == NULL;
+	    tok = strtok_r(NULL, ", \t", &save))
+		if (ob_cidr_parse(tok, &cidr) == -1) {
+			(void)ob_snprintf(why, n, "%s is not a network (use "
+			    "ADDR/BITS, e.g. 10.0.0.0/8 or fd00::/8, or "
+			    "none)", conf_quote(q, sizeof q, tok));
+			r = why;
+		}
+	free(list);
+	return r;
 }
 
 /* tls_fingerprint: a SHA-256 digest in hex, 64 digits, colons between

@@ -94,6 +94,13 @@ struct conf {
 	int	 mx_max_hosts;	/* addresses tried per domain; default 5 */
 	int	 mx_domain_connections;	/* per domain at once; default 2 */
 	char	*tls_policy;	/* per-domain TLS policy file (tlspol.h) */
+	/* the SMTP listener of `outbox run` (listen.c) */
+	struct conf_relay *listens;	/* "listen ADDR:PORT", repeatable */
+	size_t	 nlistens;
+	char	*listen_allow;	/* CIDRs who may submit; default loopback */
+	int	 listen_max_clients;	/* sessions at once; default 100 */
+	int	 listen_max_per_client;	/* ... from one address; default 10 */
+	int	 listen_max_rcpt;	/* recipients per message; default 100 */
 };
 
 /* conf_defaults: a new configuration holding every default.  The caller

@@ -114,6 +114,7 @@
 /* Sync modes for q_write */
 #define Q_SYNC		0		/* LMDB default: data and meta */
 #define Q_SYNC_DATA	MDB_NOMETASYNC
+#define Q_NOSYNC	MDB_NOSYNC	/* the caller syncs (group commit) */
 
 static const char *const q_db_names[] = {
 	"meta", "msg", "rcpt", "body", "due", "pend", "dest"
@@ -147,6 +148,7 @@ struct queue_sub {
 	int64_t	 started;
 	int	 reserved;	/* pend entry and chunks exist */
 	int	 done, failed;
+	int	 nosync;	/* queue_sub_nosync: the caller syncs */
 	int	 ret;		/* queue_sub_dsn's, borrowed */
 	const char *envid;
 	const unsigned *notify;
@@ -1477,8 +1479,8 @@ queue_sub_commit(struct queue_sub *s, const char *sender,
 	/* The commit point: one synced transaction (LMDB's default sync,
 	 * fdatasync of the data then the meta page) publishes the whole
 	 * message.  sendmail's exit 0 depends on this returning 0. */
-	while ((rc = q_write(s->q, Q_SYNC, "commit", q_commit_fn, &a,
-	    err)) == Q_COLLIDE && !s->reserved && ++tries < Q_RETRIES)
+	while ((rc = q_write(s->q, s->nosync ? Q_NOSYNC : Q_SYNC, "commit",
+	    q_commit_fn, &a, err)) == Q_COLLIDE && !s->reserved && ++tries < Q_RETRIES)
 		q_sub_newid(s);
 	if (rc == Q_COLLIDE)
 		rc = ob_err_set(err, OB_TEMP, EX_TEMPFAIL,
@@ -1492,6 +1494,12 @@ queue_sub_commit(struct queue_sub *s, const char *sender,
 	s->len = 0;
 	s->done = 1;
 	return 0;
+}
+
+void
+queue_sub_nosync(struct queue_sub *s)
+{
+	s->nosync = 1;
 }
 
 void

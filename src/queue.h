@@ -133,6 +133,11 @@ int	queue_sub_commit(struct queue_sub *s, const char *sender,
  * nrcpt strings or NULLs, or NULL).  Borrowed until the commit. */
 void	queue_sub_dsn(struct queue_sub *s, int ret, const char *envid,
 	    const unsigned *notify, const char *const *orcpt);
+/* queue_sub_nosync: commit S without syncing: the message is published,
+ * but durable only after the next queue_sync (or synced commit).  For a
+ * group commit: many submissions committed so, then one queue_sync, and
+ * only then is any of them answered.  Set before queue_sub_commit. */
+void	queue_sub_nosync(struct queue_sub *s);
 /* queue_sub_free: abort if not committed, and free. */
 void	queue_sub_free(struct queue_sub *s);
 

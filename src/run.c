@@ -43,6 +43,7 @@
 #include "conf.h"
 #include "deliver.h"
 #include "dns.h"
+#include "listen.h"
 #include "log.h"
 #include "queue.h"
 #include "run.h"
@@ -106,6 +107,10 @@ struct daemon {
 	int		*wpipe;		/* per worker: its DNS answers */
 	int		 nworkers;
 	struct dns	*dns;		/* MX routes: resolver and cache */
+	int		*lfds;		/* listening sockets (listen.h) */
+	size_t		 nlfds;
+	pid_t		 listener;	/* its process; 0: none running */
+	int64_t		 listener_at;	/* when to start it again */
 	int		 lockfd, sockfd;
 	int		 reaped_badly;	/* a worker died by a signal */
 	int64_t		 quiet_until;	/* a worker found nothing to do */
@@ -129,6 +134,7 @@ worker_main(struct daemon *d, int wfd)
 	struct ob_err err;
 	struct queue *q = NULL;
 	struct buf b;
+	size_t i;
 	int ex = 0;
 
 	on_signal(SIGTERM, worker_signal);
@@ -139,6 +145,8 @@ worker_main(struct daemon *d, int wfd)
 	close(run_pipe[1]);
 	close(d->sockfd);
 	close(d->lockfd);
+	for (i = 0; i < d->nlfds; i++)
+		close(d->lfds[i]);
 	if (queue_open(&q, d->c->queue_dir, d->c->queue_max_size,
 	    &err) == -1) {
 		log_err("worker: %s", err.text);
@@ -199,6 +207,53 @@ spawn_worker(struct daemon *d)
 	return 0;
 }
 
+/* listener_main: the child serving the "listen" sockets. */
+static void
+listener_main(struct daemon *d)
+{
+	struct ob_err err;
+	int ex = 0;
+
+	on_signal(SIGTERM, worker_signal);
+	on_signal(SIGINT, SIG_IGN);
+	on_signal(SIGHUP, SIG_IGN);
+	on_signal(SIGCHLD, SIG_DFL);
+	close(run_pipe[0]);
+	close(run_pipe[1]);
+	close(d->sockfd);
+	close(d->lockfd);
+	if (listen_run(d->c, d->lfds, d->nlfds, &worker_stop, &err) == -1) {
+		log_err("listener: %s", err.text);
+		ex = EX_TEMPFAIL;
+	}
+	_exit(ex);
+}
+
+/* spawn_listener: start the listener when it is configured, not running,
+ * and not waiting to be started again after it died. */
+static void
+spawn_listener(struct daemon *d)
+{
+	pid_t pid;
+
+	if (d->nlfds == 0 || d->listener != 0 || ob_mono_ms() <
+	    d->listener_at)
+		return;
+	queue_close(d->q);	/* no environment crosses fork() */
+	d->q = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		log_err("fork (listener): %s", strerror(errno));
+		d->listener_at = ob_mono_ms() + 1000;
+		return;
+	}
+	if (pid == 0)
+		listener_main(d);
+	d->listener = pid;
+	log_debug("listener %ld started", (long)pid);
+}
+
 /* take_answers: a worker ended: the DNS answers it wrote on FD (all
  * there: it has exited) join the daemon's cache; FD is closed. */
 static void
@@ -256,6 +311,17 @@ reap(struct daemon *d)
 
 	run_chld = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == d->listener) {
+			d->listener = 0;
+			if (!run_term) {
+				/* serve again soon, not in a tight loop */
+				log_err("listener %ld ended (status 0x%x); "
+				    "starting it again in 1s", (long)pid,
+				    status);
+				d->listener_at = ob_mono_ms() + 1000;
+			}
+			continue;
+		}
 		for (i = 0; i < d->nworkers; i++)
 			if (d->workers[i] == pid) {
 				take_answers(d, d->wpipe[i]);
@@ -426,6 +492,14 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 		conf_free(c);
 		return EX_OSERR;
 	}
+	if (listen_bind(c, &d.lfds, &d.nlfds, &err) == -1) {
+		log_err("outbox run: %s", err.text);
+		queue_close(d.q);
+		close(d.sockfd);
+		close(d.lockfd);
+		conf_free(c);
+		return err.ex ? err.ex : EX_UNAVAILABLE;
+	}
 	d.workers = xcalloc((size_t)c->max_connections, sizeof *d.workers);
 	d.wpipe = xcalloc((size_t)c->max_connections, sizeof *d.wpipe);
 	run_dns(&d);
@@ -445,9 +519,11 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 			kill_at = ob_mono_ms() + d.c->shutdown_timeout;
 			for (i = 0; i < d.nworkers; i++)
 				(void)kill(d.workers[i], SIGTERM);
+			if (d.listener != 0)
+				(void)kill(d.listener, SIGTERM);
 		}
 		if (kill_at != 0) {
-			if (d.nworkers == 0)
+			if (d.nworkers == 0 && d.listener == 0)
 				break;
 			wait = kill_at - ob_mono_ms();
 			if (wait <= 0) {
@@ -456,13 +532,18 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 				    d.nworkers, d.nworkers == 1 ? "" : "s");
 				for (i = 0; i < d.nworkers; i++)
 					(void)kill(d.workers[i], SIGKILL);
+				if (d.listener != 0)
+					(void)kill(d.listener, SIGKILL);
 				wait = 1000;
 				kill_at = ob_mono_ms() + 1000 * 3600;
 			}
 		} else {
 			if (run_hup)
 				reload(&d);
+			spawn_listener(&d);
 			wait = schedule(&d);
+			if (d.nlfds > 0 && d.listener == 0 && wait > 1000)
+				wait = 1000;	/* to start it again */
 		}
 		pfd[0].fd = d.sockfd;
 		pfd[0].events = POLLIN;
@@ -480,6 +561,9 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 	queue_close(d.q);
 	close(d.sockfd);
 	close(d.lockfd);	/* the socket file stays: sends get ECONNREFUSED */
+	for (i = 0; i < (int)d.nlfds; i++)
+		close(d.lfds[i]);
+	free(d.lfds);
 	free(d.workers);
 	free(d.wpipe);
 	dns_free(d.dns);

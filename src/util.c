@@ -510,3 +510,66 @@ ob_parse_sockaddr(const char *s, int defport, struct sockaddr_storage *ss)
 	}
 	return 0;
 }
+
+int
+ob_cidr_parse(const char *s, struct ob_cidr *c)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t hl = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	uint64_t bits;
+	int max;
+
+	memset(c, 0, sizeof *c);
+	if (hl == 0 || hl >= sizeof host)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		return -1;
+	c->bits = max;
+	if (slash != NULL) {
+		if (parse_u64(slash + 1, &bits) < 0 || bits > (uint64_t)max)
+			return -1;
+		c->bits = (int)bits;
+	}
+	return 0;
+}
+
+int
+ob_cidr_match(const struct ob_cidr *c, const struct sockaddr_storage *ss)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	const unsigned char *a;
+	int family = ss->ss_family, i, n;
+
+	if (family == AF_INET)
+		a = (const unsigned char *)&((const struct sockaddr_in *)
+		    (const void *)ss)->sin_addr;
+	else if (family == AF_INET6) {
+		a = (const unsigned char *)&((const struct sockaddr_in6 *)
+		    (const void *)ss)->sin6_addr;
+		if (c->family == AF_INET && memcmp(a, mapped, 12) == 0) {
+			a += 12;	/* ::ffff:192.0.2.1 */
+			family = AF_INET;
+		}
+	} else
+		return 0;
+	if (family != c->family)
+		return 0;
+	for (i = 0, n = c->bits; n > 0; i++, n -= 8) {
+		unsigned char m = n >= 8 ? 0xff :
+		    (unsigned char)(0xff << (8 - n));
+
+		if ((a[i] & m) != (c->addr[i] & m))
+			return 0;
+	}
+	return 1;
+}

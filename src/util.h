@@ -72,6 +72,20 @@ int	parse_u64(const char *s, uint64_t *out);
 struct sockaddr_storage;
 int	ob_parse_sockaddr(const char *s, int defport,
 	    struct sockaddr_storage *ss);
+
+/* A network: "192.0.2.0/24", "2001:db8::/32", or one address (all its
+ * bits).  ob_cidr_parse: 0, or -1 when S is none of those (host bits set
+ * beyond the prefix are allowed and ignored).  ob_cidr_match: 1 when the
+ * address SS (AF_INET or AF_INET6; an IPv4-mapped IPv6 address counts as
+ * IPv4) is in C. */
+struct ob_cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned char	 addr[16];
+	int		 bits;
+};
+int	ob_cidr_parse(const char *s, struct ob_cidr *c);
+int	ob_cidr_match(const struct ob_cidr *c,
+	    const struct sockaddr_storage *ss);
 int	parse_duration_ms(const char *s, int64_t *out);	/* 30s 5m 2h 5d, bare = s */
 int	parse_size(const char *s, uint64_t *out);	/* 10M 1G 512K, bare = bytes */
 /* fmt_size: the inverse of parse_size, in the largest unit that divides V

@@ -17,6 +17,7 @@
 #                   (default 400, against the ${BENCH_LAT_MS} ms server)
 #   BENCH_DUE_SIZES queue sizes for the due-lookup timing
 #                   (default "1000 100000")
+#   BENCH_L_N       messages sent to the listener per run (default 2000)
 #   KEEP=1          keep the work directory
 
 : "${TESTLIB:?TESTLIB is not set (run through make bench)}"
@@ -398,5 +399,91 @@ else
 		note "   $1 queued: claim+release one due message" "$3 us (2 synced txns)"
 	done
 	rm -rf "$T/dueq"
+fi
+
+# ---- 8: the SMTP listener: accepted messages/s, fsyncs per message -------
+# `outbox run` with "listen" and a relay that refuses (the relay list then
+# backs off: the figure is the listener's).  C clients, each one SMTP
+# session sending L_N / C messages of 4 KiB; the listener process is
+# traced for its syncs during the last run (group commit: one sync serves
+# every message whose dot came in the same round).
+L_N=${BENCH_L_N:-2000}
+if ! command -v python3 >/dev/null 2>&1; then
+	note "8. listener" "skipped: no python3"
+else
+	LP=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	for C in 1 8 32; do
+		: >"$T/r.listen$C"
+		run=1
+		while [ "$run" -le "$RUNS" ]; do
+			reset_queue
+			bench_conf "$T/l.conf" 9
+			{
+				echo "listen 127.0.0.1:$LP"
+				echo "retry_initial 1h"
+				echo "listen_max_per_client 64"
+			} >>"$T/l.conf"
+			OUTBOX_CONF=$T/l.conf
+			"$OUTBOX" run 2>>"$LOG" &
+			_dpid=$!
+			_i=0
+			while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $LP)).close()" 2>/dev/null; do
+				_i=$((_i + 1))
+				[ "$_i" -le 500 ] || fail "listener: not up in 10 s"
+				sleep 0.02
+			done
+			_lpid=$(pgrep -P "$_dpid" | head -1)
+			if [ "$run" -eq "$RUNS" ] && [ -n "$_lpid" ] &&
+			    command -v strace >/dev/null 2>&1; then
+				strace -f -c -o "$T/lstrace.$C" -p "$_lpid" \
+				    -e trace=fsync,fdatasync 2>/dev/null &
+				_spid=$!
+				sleep 0.3
+			else
+				_spid=""
+			fi
+			python3 - "$LP" "$C" "$L_N" "$MSG4K" >>"$T/r.listen$C" \
+			    2>>"$LOG" <<'PY' || fail "listener load failed (see $LOG)"
+import smtplib, sys, threading, time
+port, c, n, path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+body = open(path, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+per = n // c
+errs = []
+def client():
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=120)
+        for i in range(per):
+            s.sendmail("sender@test.example", ["rcpt@test.example"], body)
+        s.quit()
+    except Exception as e:
+        errs.append(repr(e))
+ts = [threading.Thread(target=client) for i in range(c)]
+t0 = time.monotonic()
+for t in ts: t.start()
+for t in ts: t.join()
+d = time.monotonic() - t0
+if errs:
+    sys.exit(errs[0])
+print("%.1f" % (per * c / d))
+PY
+			if [ -n "$_spid" ]; then
+				kill -INT "$_spid" 2>/dev/null
+				wait "$_spid" 2>/dev/null
+			fi
+			kill "$_dpid"
+			wait "$_dpid" || fail "daemon exit status $?"
+			run=$((run + 1))
+		done
+		report "8. listener accepting, $C client(s) ($L_N msgs of 4 KiB)" \
+		    "msg/s" "$T/r.listen$C"
+		if [ -s "$T/lstrace.$C" ]; then
+			_sync=$(awk '$NF == "fsync" || $NF == "fdatasync" \
+			    { n += $4 } END { print n + 0 }' "$T/lstrace.$C")
+			note "   fsync+fdatasync per accepted message, $C client(s)" \
+			    "$(awk -v a="$_sync" -v n="$L_N" \
+			    'BEGIN { printf "%.2f", a / n }') ($_sync over $L_N msgs)"
+		fi
+	done
+	OUTBOX_CONF=$T/fast.conf
 fi
 exit 0

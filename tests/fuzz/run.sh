@@ -48,6 +48,7 @@ srcs() {
 	fuzz_mime8)	echo mime8.c ;;
 	fuzz_auth)	echo auth.c ;;
 	fuzz_tlspol)	echo tlspol.c ;;
+	fuzz_smtpd)	echo smtpd.c addr.c ;;
 	*)		return 1 ;;
 	esac
 }

@@ -184,6 +184,11 @@ START_TEST(defaults_print)
 	    "mx_max_hosts 5\n"
 	    "mx_domain_connections 2\n"
 	    "# tls_policy (none)\n"
+	    "# listen (none)\n"
+	    "listen_allow 127.0.0.0/8 ::1\n"
+	    "listen_max_clients 100\n"
+	    "listen_max_per_client 10\n"
+	    "listen_max_rcpt 100\n"
 	    "tls auto\n"
 	    "tls_verify yes\n"
 	    "# tls_ca_file (none)\n"
@@ -476,6 +481,14 @@ static const struct {
 	    "a number from 1 to 100)" },
 	{ "mx_domain_connections 0\n", "1: mx_domain_connections: invalid "
 	    "value \"0\" (use a number from 1 to 1000)" },
+	{ "listen_allow 10.0.0.0/33\n", "1: listen_allow: \"10.0.0.0/33\" is "
+	    "not a network (use ADDR/BITS, e.g. 10.0.0.0/8 or fd00::/8, or "
+	    "none)" },
+	{ "listen_allow ::1 localhost\n", "1: listen_allow: \"localhost\" is "
+	    "not a network (use ADDR/BITS, e.g. 10.0.0.0/8 or fd00::/8, or "
+	    "none)" },
+	{ "listen 127.0.0.1:0\n",
+	    "1: listen: invalid port \"0\" (use 1 to 65535)" },
 	{ "connect_timeout 30x\n", "1: connect_timeout: invalid duration "
 	    "\"30x\" (use seconds or s, m, h, d: 30s, 5m, 2h, 5d)" },
 	{ "connect_timeout 1w\n", "1: connect_timeout: invalid duration "
@@ -1042,6 +1055,12 @@ START_TEST(print_exact)
 	    "mx_port 2525\n"
 	    "mx_max_hosts 3\n"
 	    "mx_domain_connections 7\n"
+	    "listen 127.0.0.1:2525\n"
+	    "listen [::1]\n"
+	    "listen_allow 10.0.0.0/8, fd00::/8\n"
+	    "listen_max_clients 50\n"
+	    "listen_max_per_client 5\n"
+	    "listen_max_rcpt 20\n"
 	    "tls implicit\n"
 	    "tls_ca_file ca.pem\n"
 	    "tls_min_version 1.3\n"
@@ -1092,6 +1111,12 @@ START_TEST(print_exact)
 	    "mx_max_hosts 3\n"
 	    "mx_domain_connections 7\n"
 	    "# tls_policy (none)\n"
+	    "listen 127.0.0.1:2525\n"
+	    "listen [::1]:25\n"
+	    "listen_allow 10.0.0.0/8, fd00::/8\n"
+	    "listen_max_clients 50\n"
+	    "listen_max_per_client 5\n"
+	    "listen_max_rcpt 20\n"
 	    "tls implicit\n"
 	    "tls_verify yes\n"
 	    "tls_ca_file %s/ca.pem\n"
