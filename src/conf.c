@@ -232,6 +232,9 @@ static const struct conf_key conf_keys[] = {
 	K_COUNT("listen_max_per_client", listen_max_per_client, "10", 1,
 	    10000),
 	K_COUNT("listen_max_rcpt", listen_max_rcpt, "100", 1, 10000),
+	K_PATH("listen_tls_cert", listen_tls_cert, NULL),
+	K_PATH("listen_tls_key", listen_tls_key, NULL),
+	K_PATH("listen_auth_users", listen_auth_users, NULL),
 	RK_ENUM("tls", tls, "auto", conf_tls_enums, G_TLS),
 	RK_BOOL("tls_verify", tls_verify, "yes", G_TLS),
 	RK_PATH("tls_ca_file", tls_ca_file, G_TLS),
@@ -1263,6 +1266,34 @@ conf_resolve(struct conf *c, const char *where, FILE *errs)
 	nerr = conf_route_check(&c->route, where, errs);
 	for (i = 0; i < c->nroutes; i++)
 		nerr += conf_route_check(&c->routes[i], where, errs);
+	for (i = 0; i < c->nlistens; i++) {
+		struct sockaddr_storage ss;
+		char spec[300];
+
+		(void)ob_snprintf(spec, sizeof spec, strchr(c->listens[i].host,
+		    ':') ? "[%s]:%d" : "%s:%d", c->listens[i].host,
+		    c->listens[i].port);
+		if (ob_parse_sockaddr(spec, 25, &ss) == -1) {
+			if (errs != NULL)
+				fprintf(errs, "%s: listen %s: not a numeric "
+				    "address (use 0.0.0.0:25, [::]:25, "
+				    "127.0.0.1:2525 ...)\n", where, spec);
+			nerr++;
+		}
+	}
+	if ((c->listen_tls_cert == NULL) && c->listen_tls_key != NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s: listen_tls_key needs listen_tls_cert"
+			    "\n", where);
+		nerr++;
+	}
+	if (c->listen_auth_users != NULL && c->listen_tls_cert == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s: listen_auth_users needs "
+			    "listen_tls_cert: AUTH is only offered over TLS "
+			    "(RFC 4954 4)\n", where);
+		nerr++;
+	}
 	if (c->tls_policy != NULL) {
 		/* read again at each delivery run; checked here so that a
 		 * bad file is found when the configuration is */

@@ -101,6 +101,9 @@ struct conf {
 	int	 listen_max_clients;	/* sessions at once; default 100 */
 	int	 listen_max_per_client;	/* ... from one address; default 10 */
 	int	 listen_max_rcpt;	/* recipients per message; default 100 */
+	char	*listen_tls_cert;	/* STARTTLS certificate chain (PEM) */
+	char	*listen_tls_key;	/* its key; NULL: in listen_tls_cert */
+	char	*listen_auth_users;	/* AUTH users file (authdb.h) */
 };
 
 /* conf_defaults: a new configuration holding every default.  The caller

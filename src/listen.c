@@ -11,10 +11,16 @@
  * once its replies pile up (LS_OUT_MAX), so it costs bounded memory and
  * never holds the others up.
  *
- * Who may submit: a client whose address is in listen_allow.  Anyone else
- * gets 554 at the greeting (smtpd.c), so no configuration of this file
- * makes outbox an open relay.  STARTTLS and AUTH for the listener are not
- * offered yet (issue 7 continues).
+ * Who may submit: a client whose address is in listen_allow, or one that
+ * authenticated (AUTH PLAIN or LOGIN, RFC 4954, against listen_auth_users,
+ * and only over TLS: STARTTLS with listen_tls_cert).  Anyone else gets 554
+ * at the greeting, or 530 to MAIL when AUTH can be had (smtpd.c): no
+ * configuration makes outbox an open relay.
+ *
+ * STARTTLS (RFC 3207): once the 220 is out, the session's socket belongs
+ * to a non-blocking GnuTLS handshake (tlssrv.c) driven by the same loop;
+ * after it every read and write goes through TLS.  Input that came in
+ * clear after the STARTTLS line was dropped by the engine.
  */
 #include "config.h"
 
@@ -30,11 +36,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "authdb.h"
 #include "listen.h"
 #include "log.h"
 #include "queue.h"
 #include "recv.h"
 #include "smtpd.h"
+#include "tlssrv.h"
 #include "wake.h"
 
 #define LS_READ		65536		/* octets read at once */
@@ -51,12 +59,25 @@ struct lsess {
 	struct ob_err		 err;		/* ... why */
 	int			 dot;		/* committed, not synced */
 	int			 dead;		/* to be closed */
+	int			 starttls;	/* 220 to STARTTLS: handshake
+						 * once it is sent */
+	int			 hs;		/* handshaking */
+	struct tlssrv_sess	*tls;
+	struct tlssrv		*srv;		/* its credentials, or NULL */
 	unsigned long		 n;		/* session number, for logs */
 	int64_t			 deadline;	/* monotonic ms */
 };
 
+struct listen_ctx {
+	int			*fds;
+	size_t			 nfds;
+	struct tlssrv		*tls;		/* NULL: no STARTTLS */
+	struct authdb		*users;		/* NULL: no AUTH */
+};
+
 struct listener {
 	const struct conf	*c;
+	struct listen_ctx	*ctx;
 	struct queue		*q;
 	struct ob_cidr		*allow;
 	size_t			 nallow;
@@ -66,7 +87,7 @@ struct listener {
 	unsigned char		 rbuf[LS_READ];
 };
 
-int
+static int
 listen_bind(const struct conf *c, int **fds, size_t *n, struct ob_err *err)
 {
 	struct sockaddr_storage ss;
@@ -138,6 +159,7 @@ sess_free(struct lsess *s)
 {
 	recv_free(s->rc);
 	smtpd_free(s->sd);
+	tlssrv_sess_free(s->tls);	/* before its socket */
 	if (s->fd != -1)
 		close(s->fd);
 	free(s);
@@ -151,7 +173,20 @@ sess_write(struct lsess *s)
 	struct buf *out = smtpd_output(s->sd);
 	ssize_t n;
 
+	if (s->hs)
+		return;
 	while (out->len > 0 && !s->dead) {
+		if (s->tls != NULL) {
+			n = tlssrv_write(s->tls, out->p, out->len);
+			if (n > 0) {
+				buf_consume(out, (size_t)n);
+				continue;
+			}
+			if (n == -2)
+				return;
+			s->dead = 1;
+			break;
+		}
 		n = send(s->fd, out->p, out->len, MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(out, (size_t)n);
@@ -165,6 +200,17 @@ sess_write(struct lsess *s)
 	}
 	if (out->len == 0 && smtpd_closing(s->sd))
 		s->dead = 1;
+	if (out->len == 0 && s->starttls && !s->dead) {
+		/* the 220 is out: the handshake starts (RFC 3207 4) */
+		s->starttls = 0;
+		s->tls = tlssrv_sess_new(s->srv, s->fd);
+		if (s->tls == NULL) {
+			smtpd_tls_done(s->sd, 0);
+			s->dead = 1;
+			return;
+		}
+		s->hs = 1;
+	}
 }
 
 /* sess_work: let S's engine handle what it has, until it needs input or
@@ -187,6 +233,8 @@ sess_work(struct listener *l, struct lsess *s)
 			memset(&ri, 0, sizeof ri);
 			ri.hostname = c->helo_name;
 			ri.client_addr = s->addr;
+			ri.tls = s->tls != NULL;
+			ri.auth_user = smtpd_auth_user(s->sd);
 			s->failed = recv_begin(&s->rc, l->q, &e, &ri, 1,
 			    ob_now_ms(), &s->err) == -1;
 			break;
@@ -220,13 +268,46 @@ sess_work(struct listener *l, struct lsess *s)
 			s->failed = 0;
 			break;
 		case SMTPD_EV_STARTTLS:
-			smtpd_tls_done(s->sd, 0);	/* not offered */
-			break;
-		case SMTPD_EV_AUTH:
-			smtpd_auth_done(s->sd, 0);	/* not offered */
+			if (s->srv == NULL) {	/* never offered then */
+				smtpd_tls_done(s->sd, 0);
+				break;
+			}
+			s->starttls = 1;	/* after the 220: sess_write */
+			return;
+		case SMTPD_EV_AUTH: {
+			int ok = authdb_check(l->ctx->users, e.user, e.pass);
+
+			log_info("listen: session %lu from %s: AUTH %s user=%s "
+			    "%s", s->n, s->addr, e.mech, log_quote(qs,
+			    sizeof qs, e.user), ok ? "ok" : "failed");
+			smtpd_auth_done(s->sd, ok);
 			break;
 		}
+		}
 	}
+}
+
+/* sess_handshake: go on with S's TLS handshake. */
+static void
+sess_handshake(struct listener *l, struct lsess *s)
+{
+	char why[200];
+	int r = tlssrv_handshake(s->tls, why, sizeof why);
+
+	if (r == 0)
+		return;
+	s->hs = 0;
+	if (r == -1) {
+		log_warn("listen: session %lu from %s: %s", s->n, s->addr, why);
+		smtpd_tls_done(s->sd, 0);
+		s->dead = 1;
+		return;
+	}
+	log_info("listen: session %lu from %s: TLS %s", s->n, s->addr,
+	    tlssrv_info(s->tls));
+	smtpd_tls_done(s->sd, 1);
+	s->deadline = ob_mono_ms() + smtpd_timeout_ms(s->sd);
+	sess_work(l, s);
 }
 
 /* sess_read: what the client sent, into its engine. */
@@ -235,16 +316,26 @@ sess_read(struct listener *l, struct lsess *s)
 {
 	ssize_t n;
 
-	n = recv(s->fd, l->rbuf, sizeof l->rbuf, 0);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN ||
-	    errno == EWOULDBLOCK))
-		return;
-	if (n <= 0)
-		smtpd_eof(s->sd);
-	else
-		smtpd_input(s->sd, l->rbuf, (size_t)n);
-	s->deadline = ob_mono_ms() + smtpd_timeout_ms(s->sd);
-	sess_work(l, s);
+	do {
+		if (s->tls != NULL) {
+			n = tlssrv_read(s->tls, l->rbuf, sizeof l->rbuf);
+			if (n == -2)
+				return;
+		} else {
+			n = recv(s->fd, l->rbuf, sizeof l->rbuf, 0);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN ||
+			    errno == EWOULDBLOCK))
+				return;
+		}
+		if (n <= 0)
+			smtpd_eof(s->sd);
+		else
+			smtpd_input(s->sd, l->rbuf, (size_t)n);
+		s->deadline = ob_mono_ms() + smtpd_timeout_ms(s->sd);
+		sess_work(l, s);
+		/* records GnuTLS has decrypted already wait for no poll */
+	} while (n > 0 && s->tls != NULL && !s->dead && !s->dot && !s->hs &&
+	    tlssrv_pending(s->tls) > 0);
 }
 
 /* accept_one: a new client on FD, or a refusal when over a limit. */
@@ -299,13 +390,19 @@ accept_one(struct listener *l, int fd)
 	sc.hostname = c->helo_name;
 	sc.client_addr = s->addr;
 	sc.allowed = allowed(l, &ss);
+	sc.tls_available = l->ctx->tls != NULL;
+	sc.auth_mechs = l->ctx->users != NULL ? SMTPD_AUTH_PLAIN |
+	    SMTPD_AUTH_LOGIN : 0;
+	sc.auth_allow_plaintext = 0;	/* RFC 4954 4: never in clear */
+	s->srv = l->ctx->tls;
 	sc.max_message_size = c->max_message_size;
 	sc.max_rcpt = (size_t)c->listen_max_rcpt;
 	sc.command_timeout = c->command_timeout;
 	s->sd = smtpd_new(&sc);
 	s->deadline = ob_mono_ms() + smtpd_timeout_ms(s->sd);
 	log_info("listen: session %lu from %s%s", s->n, s->addr, sc.allowed ?
-	    "" : " (not in listen_allow: refused)");
+	    "" : sc.auth_mechs != 0 ? " (not in listen_allow: AUTH needed)" :
+	    " (not in listen_allow: refused)");
 	l->s = xreallocarray(l->s, l->ns + 1, sizeof(struct lsess *));
 	l->s[l->ns++] = s;
 	sess_work(l, s);
@@ -391,9 +488,87 @@ load_allow(struct listener *l)
 }
 
 int
-listen_run(const struct conf *c, const int *fds, size_t n,
+listen_new(struct listen_ctx **lp, const struct conf *c, struct ob_err *err)
+{
+	struct listen_ctx *l;
+	char *errs = NULL;
+	size_t elen = 0;
+	FILE *es;
+
+	*lp = NULL;
+	if (c->nlistens == 0)
+		return 0;
+	l = xcalloc(1, sizeof *l);
+	if (c->listen_tls_cert != NULL && tlssrv_new(&l->tls,
+	    c->listen_tls_cert, c->listen_tls_key != NULL ?
+	    c->listen_tls_key : c->listen_tls_cert, 12, err) == -1) {
+		err->ex = EX_CONFIG;
+		goto fail;
+	}
+	if (c->listen_auth_users != NULL) {
+		if (l->tls == NULL) {
+			ob_err_set(err, OB_PERM, EX_CONFIG, "listen_auth_users "
+			    "needs listen_tls_cert: AUTH is only offered over "
+			    "TLS");
+			goto fail;
+		}
+		es = open_memstream(&errs, &elen);
+		if (es == NULL || authdb_load(&l->users, c->listen_auth_users,
+		    es) != 0) {
+			if (es != NULL)
+				fclose(es);
+			ob_err_set(err, OB_PERM, EX_CONFIG, "listen_auth_users "
+			    "%s", errs != NULL && *errs ? errs : "cannot be "
+			    "read");
+			/* one line: the first problem */
+			err->text[strcspn(err->text, "\n")] = '\0';
+			free(errs);
+			goto fail;
+		}
+		fclose(es);
+		free(errs);
+	}
+	if (listen_bind(c, &l->fds, &l->nfds, err) == -1)
+		goto fail;
+	*lp = l;
+	return 0;
+fail:
+	listen_free(l);
+	return -1;
+}
+
+void
+listen_close_fds(struct listen_ctx *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->nfds; i++)
+		if (l->fds[i] != -1) {
+			close(l->fds[i]);
+			l->fds[i] = -1;
+		}
+}
+
+void
+listen_free(struct listen_ctx *l)
+{
+	if (l == NULL)
+		return;
+	listen_close_fds(l);
+	free(l->fds);
+	tlssrv_free(l->tls);
+	authdb_free(l->users);
+	free(l);
+}
+
+int
+listen_run(struct listen_ctx *ctx, const struct conf *c,
     volatile sig_atomic_t *stop, struct ob_err *err)
 {
+	const int *fds = ctx->fds;
+	size_t n = ctx->nfds;
 	struct listener l;
 	struct pollfd *pfd = NULL;
 	size_t i, np, cap = 0, ns;
@@ -402,6 +577,7 @@ listen_run(const struct conf *c, const int *fds, size_t n,
 
 	memset(&l, 0, sizeof l);
 	l.c = c;
+	l.ctx = ctx;
 	if (queue_open(&l.q, c->queue_dir, c->queue_max_size, err) == -1)
 		return -1;
 	(void)load_allow(&l);
@@ -429,9 +605,12 @@ listen_run(const struct conf *c, const int *fds, size_t n,
 			pfd[np].revents = 0;
 			/* a client that does not read its replies is not
 			 * read either: its memory stays bounded */
-			if (!s->dot && smtpd_output(s->sd)->len < LS_OUT_MAX)
+			if (s->hs)
+				pfd[np].events = (short)tlssrv_want(s->tls);
+			else if (!s->dot && smtpd_output(s->sd)->len <
+			    LS_OUT_MAX)
 				pfd[np].events |= POLLIN;
-			if (smtpd_output(s->sd)->len > 0)
+			if (!s->hs && smtpd_output(s->sd)->len > 0)
 				pfd[np].events |= POLLOUT;
 			np++;
 			if (s->deadline - now < wait)
@@ -448,15 +627,27 @@ listen_run(const struct conf *c, const int *fds, size_t n,
 			struct lsess *s = l.s[i];
 			short re = pfd[n + i].revents;
 
+			if (s->hs && re != 0) {
+				sess_handshake(&l, s);
+				if (!s->hs && !s->dead)
+					sess_read(&l, s);	/* early data */
+				continue;
+			}
 			if (re & POLLOUT)
 				sess_write(s);
-			if ((re & (POLLIN | POLLHUP | POLLERR)) && !s->dead)
+			if ((re & (POLLIN | POLLHUP | POLLERR)) && !s->dead &&
+			    !s->hs)
 				sess_read(&l, s);
 		}
 		for (i = 0; i < ns; i++) {
 			struct lsess *s = l.s[i];
 
-			if (!s->dead && !s->dot && now >= s->deadline) {
+			if (!s->dead && !s->dot && now >= s->deadline &&
+			    s->hs) {
+				log_info("listen: session %lu from %s: TLS "
+				    "handshake timeout", s->n, s->addr);
+				s->dead = 1;
+			} else if (!s->dead && !s->dot && now >= s->deadline) {
 				log_info("listen: session %lu from %s: timeout "
 				    "in state %s", s->n, s->addr,
 				    smtpd_state_name(s->sd));

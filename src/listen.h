@@ -18,18 +18,29 @@
 #include "conf.h"
 #include "util.h"
 
-/* listen_bind: a listening socket for each "listen" address of C, in
- * *FDS (*N of them; the caller frees the array and closes them).  0, or
- * -1 with ERR naming the address and the reason (OB_PERM, EX_UNAVAILABLE
- * for "address in use" and the like). */
-int	listen_bind(const struct conf *c, int **fds, size_t *n,
-	    struct ob_err *err);
+struct listen_ctx;
 
-/* listen_run: serve on FDS until *STOP is set (then every session gets a
- * 421, a message being committed still gets its answer, and it returns).
- * Opens the queue itself.  0, or -1 with ERR (the queue could not be
- * opened). */
-int	listen_run(const struct conf *c, const int *fds, size_t n,
+/* listen_new: everything the listener needs that can fail at start: a
+ * listening socket for each "listen" address of C, the STARTTLS
+ * certificate (listen_tls_cert, listen_tls_key) and the users file
+ * (listen_auth_users).  *LP is NULL (and 0 returned) when C has no
+ * "listen".  -1 with ERR naming the address or file and the reason
+ * (EX_UNAVAILABLE for "address in use" and the like, EX_CONFIG for a bad
+ * certificate or users file). */
+int	listen_new(struct listen_ctx **lp, const struct conf *c,
+	    struct ob_err *err);
+/* listen_close_fds: close the listening sockets (in a process that will
+ * not serve them: a delivery worker). */
+void	listen_close_fds(struct listen_ctx *l);
+void	listen_free(struct listen_ctx *l);		/* NULL is fine */
+
+/* listen_run: serve L's sockets with configuration C (the daemon's current
+ * one: a listener started again after a reload takes its limits and
+ * listen_allow; sockets, certificate and users stay those of the start)
+ * until *STOP is set (then every session gets a 421; a message already
+ * committed still gets its answer).  Opens the queue itself.  0, or -1
+ * with ERR (the queue could not be opened). */
+int	listen_run(struct listen_ctx *l, const struct conf *c,
 	    volatile sig_atomic_t *stop, struct ob_err *err);
 
 #endif

@@ -82,7 +82,10 @@ recv_begin(struct recv **rp, struct queue *q, const struct smtpd_ev *e,
 	r->notify = xcalloc(e->nrcpt ? e->nrcpt : 1, sizeof *r->notify);
 	r->orcpt = xcalloc(e->nrcpt ? e->nrcpt : 1, sizeof *r->orcpt);
 	for (i = 0; i < e->nrcpt; i++) {
-		r->rcpt[i] = xstrdup(e->rcpt[i]);
+		/* "postmaster" alone (RFC 5321 4.5.1) is ours */
+		r->rcpt[i] = strchr(e->rcpt[i], '@') != NULL ?
+		    xstrdup(e->rcpt[i]) : xasprintf("%s@%s", e->rcpt[i],
+		    ri->hostname);
 		r->notify[i] = e->notify != NULL ? e->notify[i] : 0;
 		if (e->orcpt != NULL && e->orcpt[i] != NULL)
 			r->orcpt[i] = xstrdup(e->orcpt[i]);

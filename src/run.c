@@ -107,8 +107,8 @@ struct daemon {
 	int		*wpipe;		/* per worker: its DNS answers */
 	int		 nworkers;
 	struct dns	*dns;		/* MX routes: resolver and cache */
-	int		*lfds;		/* listening sockets (listen.h) */
-	size_t		 nlfds;
+	struct listen_ctx *lctx;	/* the listener's sockets etc.; NULL:
+					 * no "listen" */
 	pid_t		 listener;	/* its process; 0: none running */
 	int64_t		 listener_at;	/* when to start it again */
 	int		 lockfd, sockfd;
@@ -134,7 +134,6 @@ worker_main(struct daemon *d, int wfd)
 	struct ob_err err;
 	struct queue *q = NULL;
 	struct buf b;
-	size_t i;
 	int ex = 0;
 
 	on_signal(SIGTERM, worker_signal);
@@ -145,8 +144,7 @@ worker_main(struct daemon *d, int wfd)
 	close(run_pipe[1]);
 	close(d->sockfd);
 	close(d->lockfd);
-	for (i = 0; i < d->nlfds; i++)
-		close(d->lfds[i]);
+	listen_close_fds(d->lctx);
 	if (queue_open(&q, d->c->queue_dir, d->c->queue_max_size,
 	    &err) == -1) {
 		log_err("worker: %s", err.text);
@@ -222,7 +220,7 @@ listener_main(struct daemon *d)
 	close(run_pipe[1]);
 	close(d->sockfd);
 	close(d->lockfd);
-	if (listen_run(d->c, d->lfds, d->nlfds, &worker_stop, &err) == -1) {
+	if (listen_run(d->lctx, d->c, &worker_stop, &err) == -1) {
 		log_err("listener: %s", err.text);
 		ex = EX_TEMPFAIL;
 	}
@@ -236,7 +234,7 @@ spawn_listener(struct daemon *d)
 {
 	pid_t pid;
 
-	if (d->nlfds == 0 || d->listener != 0 || ob_mono_ms() <
+	if (d->lctx == NULL || d->listener != 0 || ob_mono_ms() <
 	    d->listener_at)
 		return;
 	queue_close(d->q);	/* no environment crosses fork() */
@@ -344,6 +342,29 @@ reap(struct daemon *d)
 	}
 }
 
+/* listen_changed: do A and B differ in what the listener was started
+ * with (its sockets, certificate and users are set up at start)? */
+static int
+listen_changed(const struct conf *a, const struct conf *b)
+{
+	size_t i;
+
+	if (a->nlistens != b->nlistens ||
+	    !ob_streq_null(a->listen_tls_cert, b->listen_tls_cert) ||
+	    !ob_streq_null(a->listen_tls_key, b->listen_tls_key) ||
+	    !ob_streq_null(a->listen_auth_users, b->listen_auth_users) ||
+	    !ob_streq_null(a->listen_allow, b->listen_allow) ||
+	    a->listen_max_clients != b->listen_max_clients ||
+	    a->listen_max_per_client != b->listen_max_per_client ||
+	    a->listen_max_rcpt != b->listen_max_rcpt)
+		return 1;
+	for (i = 0; i < a->nlistens; i++)
+		if (strcmp(a->listens[i].host, b->listens[i].host) != 0 ||
+		    a->listens[i].port != b->listens[i].port)
+			return 1;
+	return 0;
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -369,6 +390,10 @@ reload(struct daemon *d)
 		d->wpipe = xreallocarray(d->wpipe,
 		    (size_t)nc->max_connections, sizeof *d->wpipe);
 	}
+	if (listen_changed(d->c, nc))
+		log_warn("listen settings changed: the listener keeps its "
+		    "sockets, certificate and users until the daemon is "
+		    "restarted");
 	conf_free(d->c);
 	d->c = nc;
 	run_dns(d);
@@ -492,7 +517,7 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 		conf_free(c);
 		return EX_OSERR;
 	}
-	if (listen_bind(c, &d.lfds, &d.nlfds, &err) == -1) {
+	if (listen_new(&d.lctx, c, &err) == -1) {
 		log_err("outbox run: %s", err.text);
 		queue_close(d.q);
 		close(d.sockfd);
@@ -542,7 +567,7 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 				reload(&d);
 			spawn_listener(&d);
 			wait = schedule(&d);
-			if (d.nlfds > 0 && d.listener == 0 && wait > 1000)
+			if (d.lctx != NULL && d.listener == 0 && wait > 1000)
 				wait = 1000;	/* to start it again */
 		}
 		pfd[0].fd = d.sockfd;
@@ -561,9 +586,7 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 	queue_close(d.q);
 	close(d.sockfd);
 	close(d.lockfd);	/* the socket file stays: sends get ECONNREFUSED */
-	for (i = 0; i < (int)d.nlfds; i++)
-		close(d.lfds[i]);
-	free(d.lfds);
+	listen_free(d.lctx);
 	free(d.workers);
 	free(d.wpipe);
 	dns_free(d.dns);

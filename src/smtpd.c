@@ -1269,8 +1269,15 @@ sd_help(struct smtpd *s, char *arg, struct smtpd_ev *e)
 {
 	(void)arg;
 	(void)e;
-	sd_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET "
-	    "NOOP QUIT HELP VRFY STARTTLS AUTH");
+	/* only what this session can use */
+	sd_reply(s, s->conf.tls_available && !s->tls_up ?
+	    sd_auth_possible(s) ? "214 2.0.0 Commands: EHLO HELO MAIL RCPT "
+	    "DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH" :
+	    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT "
+	    "HELP VRFY STARTTLS" : sd_auth_possible(s) ?
+	    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT "
+	    "HELP VRFY AUTH" : "214 2.0.0 Commands: EHLO HELO MAIL RCPT "
+	    "DATA RSET NOOP QUIT HELP VRFY");
 	return SMTPD_EV_NONE;
 }
 

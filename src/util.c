@@ -573,3 +573,11 @@ ob_cidr_match(const struct ob_cidr *c, const struct sockaddr_storage *ss)
 	}
 	return 1;
 }
+
+int
+ob_streq_null(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}

@@ -35,6 +35,8 @@ void	*xreallocarray(void *p, size_t n, size_t size);
 char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ob_streq_null: A and B are both NULL or equal strings. */
+int	ob_streq_null(const char *a, const char *b);
 
 /* ob_snprintf: snprintf that returns -1 on truncation or error, else the
  * length written. */

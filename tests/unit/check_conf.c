@@ -189,6 +189,9 @@ START_TEST(defaults_print)
 	    "listen_max_clients 100\n"
 	    "listen_max_per_client 10\n"
 	    "listen_max_rcpt 100\n"
+	    "# listen_tls_cert (none)\n"
+	    "# listen_tls_key (none)\n"
+	    "# listen_auth_users (none)\n"
 	    "tls auto\n"
 	    "tls_verify yes\n"
 	    "# tls_ca_file (none)\n"
@@ -1117,6 +1120,9 @@ START_TEST(print_exact)
 	    "listen_max_clients 50\n"
 	    "listen_max_per_client 5\n"
 	    "listen_max_rcpt 20\n"
+	    "# listen_tls_cert (none)\n"
+	    "# listen_tls_key (none)\n"
+	    "# listen_auth_users (none)\n"
 	    "tls implicit\n"
 	    "tls_verify yes\n"
 	    "tls_ca_file %s/ca.pem\n"
@@ -1299,6 +1305,12 @@ static const struct {
 	{ "relay r.example\n[sender @x.example]\nauth_user bot\n",
 	    ":2: [sender @x.example]: "
 	    "auth_user needs auth_password_file or auth_password_command" },
+	/* the listener's rules */
+	{ "listen mail.example:25\n", ": listen mail.example:25: not a "
+	    "numeric address (use 0.0.0.0:25, [::]:25, 127.0.0.1:2525 ...)" },
+	{ "listen_tls_key /k.pem\n", ": listen_tls_key needs listen_tls_cert" },
+	{ "listen_auth_users /u\n", ": listen_auth_users needs "
+	    "listen_tls_cert: AUTH is only offered over TLS (RFC 4954 4)" },
 	/* no relay: the MX hosts, which take neither AUTH nor implicit TLS */
 	{ "auth_user me\nauth_password_file /p\n",
 	    ": auth_user needs a relay: mail to MX hosts is not authenticated" },

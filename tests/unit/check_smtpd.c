@@ -476,7 +476,7 @@ static const struct tcase_s cases[] = {
 	  "EXPN staff\r\nBDAT 10 LAST\r\nFROB\r\nQUIT now\r\nDATA x\r\n",
 	  G "250 2.0.0 Ok\n501 5.5.4 Syntax: RSET\n250 2.0.0 Ok\n"
 	  "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT "
-	  "HELP VRFY STARTTLS AUTH\n501 5.5.4 Syntax: VRFY address\n"
+	  "HELP VRFY\n501 5.5.4 Syntax: VRFY address\n"
 	  "252 2.5.0 cannot VRFY user, but will accept message\n"
 	  "502 5.5.1 EXPN not available\n502 5.5.1 BDAT not available\n"
 	  "500 5.5.2 command not recognized\n"
@@ -581,7 +581,7 @@ static const struct tcase_s cases[] = {
 	  "503 5.7.1 mx.test: not accepting mail from you, send QUIT\n"
 	  "503 5.7.1 mx.test: not accepting mail from you, send QUIT\n"
 	  "250 2.0.0 Ok\n214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET "
-	  "NOOP QUIT HELP VRFY STARTTLS AUTH\n250 2.0.0 Ok\n"
+	  "NOOP QUIT HELP VRFY STARTTLS\n250 2.0.0 Ok\n"
 	  "503 5.7.1 mx.test: not accepting mail from you, send QUIT\n"
 	  BYE },
 	{ "timeout in data", CF_PLAIN, { .end = END_TIMEOUT },
