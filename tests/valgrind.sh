@@ -1,15 +1,17 @@
 #!/bin/sh
 # valgrind.sh BUILDDIR [TEST...] - run integration tests with every outbox
-# and outbox-deliver process (daemon workers and background deliveries
-# included) under valgrind memcheck, and fail on any invalid read or
-# write, use of uninitialised memory, or definite leak.  The default set
-# covers submission, delivery with results and bounces, the admin
-# commands, TLS and AUTH.
+# and outbox-deliver process (background deliveries, and the daemon's
+# forked children: its workers and the SMTP listener) under valgrind
+# memcheck, and fail on any invalid read or write, use of uninitialised
+# memory, or definite leak.  The default set covers submission (sendmail,
+# sendmail -bs), delivery with results and bounces, the admin commands,
+# TLS and AUTH on both sides (relay client, listener), and MX delivery.
 set -u
 b=$(cd "${1:?usage: tests/valgrind.sh BUILDDIR [TEST...]}" && pwd)
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || set -- send_t results bounces admin relay_auth
+[ $# -gt 0 ] || set -- send_t results bounces admin relay_auth send_bs listen_auth \
+    mx_delivery
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind.sh: no valgrind" >&2; exit 77; }
 w=$(mktemp -d "${TMPDIR:-/tmp}/outbox-vg.XXXXXX")
 trap 'rm -rf "$w"' EXIT
@@ -19,7 +21,7 @@ for prog in outbox outbox-deliver; do
 #!/bin/sh
 exec valgrind -q --tool=memcheck --leak-check=full \\
     --errors-for-leak-kinds=definite --show-leak-kinds=definite \\
-    --track-origins=no --child-silent-after-fork=yes \\
+    --track-origins=no --child-silent-after-fork=no \\
     --log-file="$w/logs/vg.%p" "$b/src/$prog" "\$@"
 EOF2
 	chmod +x "$w/$prog"

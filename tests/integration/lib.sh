@@ -52,7 +52,9 @@ _lib_cleanup()
 	trap - EXIT INT TERM HUP
 	if [ -n "${_lib_daemon:-}" ]; then
 		# the daemon's workers are its children: its process group
-		kill -9 -- "-$_lib_daemon" "$_lib_daemon" 2>/dev/null
+		# (no "--": dash's kill takes "-PID" after a signal, not it)
+		kill -9 "-$_lib_daemon" 2>/dev/null
+		kill -9 "$_lib_daemon" 2>/dev/null
 		wait "$_lib_daemon" 2>/dev/null
 	fi
 	for _lc_n in $_lib_servers; do
