@@ -125,6 +125,22 @@ d_queue(struct daemon *d, struct ob_err *err)
 	return queue_open(&d->q, d->c->queue_dir, d->c->queue_max_size, err);
 }
 
+/* child_setup: in a child of the daemon (a worker, the listener): its
+ * own signal handling (SIGTERM: finish and stop), and none of the
+ * daemon's descriptors. */
+static void
+child_setup(struct daemon *d)
+{
+	on_signal(SIGTERM, worker_signal);
+	on_signal(SIGINT, SIG_IGN);
+	on_signal(SIGHUP, SIG_IGN);
+	on_signal(SIGCHLD, SIG_DFL);
+	close(run_pipe[0]);
+	close(run_pipe[1]);
+	close(d->sockfd);
+	close(d->lockfd);
+}
+
 /* worker_main: the child.  Delivers what it can claim, then exits. */
 static void
 worker_main(struct daemon *d, int wfd)
@@ -136,14 +152,7 @@ worker_main(struct daemon *d, int wfd)
 	struct buf b;
 	int ex = 0;
 
-	on_signal(SIGTERM, worker_signal);
-	on_signal(SIGINT, SIG_IGN);
-	on_signal(SIGHUP, SIG_IGN);
-	on_signal(SIGCHLD, SIG_DFL);
-	close(run_pipe[0]);
-	close(run_pipe[1]);
-	close(d->sockfd);
-	close(d->lockfd);
+	child_setup(d);
 	listen_close_fds(d->lctx);
 	if (queue_open(&q, d->c->queue_dir, d->c->queue_max_size,
 	    &err) == -1) {
@@ -212,14 +221,7 @@ listener_main(struct daemon *d)
 	struct ob_err err;
 	int ex = 0;
 
-	on_signal(SIGTERM, worker_signal);
-	on_signal(SIGINT, SIG_IGN);
-	on_signal(SIGHUP, SIG_IGN);
-	on_signal(SIGCHLD, SIG_DFL);
-	close(run_pipe[0]);
-	close(run_pipe[1]);
-	close(d->sockfd);
-	close(d->lockfd);
+	child_setup(d);
 	if (listen_run(d->lctx, d->c, &worker_stop, &err) == -1) {
 		log_err("listener: %s", err.text);
 		ex = EX_TEMPFAIL;

@@ -1356,62 +1356,23 @@ sd_starttls(struct smtpd *s, char *arg, struct smtpd_ev *e)
 
 /* ---- AUTH (RFC 4954; PLAIN RFC 4616; LOGIN) ----------------------------- */
 
-static int
-sd_b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* sd_b64: decode canonical base64 SRC (N octets) into a fresh buffer
  * (*OUT, NUL-terminated, *OUTLEN octets).  0, or -1. */
 static int
 sd_b64(const char *src, size_t n, char **out, size_t *outlen)
 {
-	unsigned char *d;
-	size_t i, o = 0;
-	int v[4], k, pad;
+	char *d = xmalloc(n / 4 * 3 + 1);
+	int k = ob_b64_decode(src, n, d, n / 4 * 3);
 
-	if (n % 4 != 0)
+	if (k < 0) {
+		explicit_bzero(d, n / 4 * 3 + 1);
+		free(d);
 		return -1;
-	d = xmalloc(n / 4 * 3 + 1);
-	for (i = 0; i < n; i += 4) {
-		pad = 0;
-		for (k = 0; k < 4; k++) {
-			if (src[i + k] == '=' && i + 4 == n && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad > 0 || (v[k] = sd_b64val(src[i + k])) < 0)
-				goto fail;
-		}
-		d[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			d[o++] = (unsigned char)((v[1] & 0xf) << 4 | v[2] >> 2);
-		if (pad < 1)
-			d[o++] = (unsigned char)((v[2] & 0x3) << 6 | v[3]);
-		/* canonical: the bits under the padding are zero */
-		if ((pad == 2 && (v[1] & 0xf)) || (pad == 1 && (v[2] & 0x3)))
-			goto fail;
 	}
-	d[o] = '\0';
-	*out = (char *)d;
-	*outlen = o;
+	d[k] = '\0';
+	*out = d;
+	*outlen = (size_t)k;
 	return 0;
-fail:
-	explicit_bzero(d, n / 4 * 3 + 1);
-	free(d);
-	return -1;
 }
 
 static enum smtpd_event

@@ -581,3 +581,95 @@ ob_streq_null(const char *a, const char *b)
 		return a == b;
 	return strcmp(a, b) == 0;
 }
+
+/* ---- base64 (RFC 4648 4) ---- */
+
+static const char b64_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int
+ob_b64_encode(const void *in, size_t n, char *out, size_t outsz)
+{
+	const unsigned char *s = in;
+	size_t i, o = 0;
+	uint32_t v;
+
+	if (n > (SIZE_MAX / 4 - 1) * 3 || (n + 2) / 3 * 4 >= outsz)
+		return -1;
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+		out[o++] = b64_alpha[v >> 18 & 63];
+		out[o++] = b64_alpha[v >> 12 & 63];
+		out[o++] = b64_alpha[v >> 6 & 63];
+		out[o++] = b64_alpha[v & 63];
+	}
+	if (i < n) {
+		v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		out[o++] = b64_alpha[v >> 18 & 63];
+		out[o++] = b64_alpha[v >> 12 & 63];
+		out[o++] = i + 1 < n ? b64_alpha[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o > INT32_MAX ? -1 : (int)o;
+}
+
+static int
+b64_val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* RFC 4648 4 and 3.5: length a multiple of 4, '=' only as the last one or
+ * two characters of the last group, and the bits padding leaves unused
+ * are zero (so each octet string has exactly one encoding). */
+int
+ob_b64_decode(const char *in, size_t n, void *out, size_t outsz)
+{
+	unsigned char *d = out;
+	size_t i, o = 0, pad = 0;
+	int c[4], k;
+	uint32_t v;
+
+	if (n % 4 != 0 || n / 4 * 3 > (size_t)INT32_MAX)
+		return -1;
+	if (n > 0 && in[n - 1] == '=')
+		pad = n > 1 && in[n - 2] == '=' ? 2 : 1;
+	if (n / 4 * 3 - pad > outsz)
+		return -1;
+	for (i = 0; i < n; i += 4) {
+		for (k = 0; k < 4; k++) {
+			if (i + 4 == n && k >= 4 - (int)pad) {
+				c[k] = 0;
+				continue;
+			}
+			c[k] = b64_val((unsigned char)in[i + k]);
+			if (c[k] < 0)
+				return -1;
+		}
+		v = (uint32_t)c[0] << 18 | (uint32_t)c[1] << 12 |
+		    (uint32_t)c[2] << 6 | (uint32_t)c[3];
+		d[o++] = (unsigned char)(v >> 16);
+		if (i + 4 < n || pad < 2)
+			d[o++] = (unsigned char)(v >> 8);
+		else if ((v >> 8 & 0xff) != 0)
+			return -1;	/* nonzero pad bits */
+		if (i + 4 < n || pad < 1)
+			d[o++] = (unsigned char)v;
+		else if ((v & 0xff) != 0)
+			return -1;
+	}
+	return (int)o;
+}

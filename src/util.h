@@ -35,6 +35,12 @@ void	*xreallocarray(void *p, size_t n, size_t size);
 char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ob_b64_encode: IN (N octets) as base64 into OUT (OUTSZ, NUL-terminated);
+ * the length written, or -1 when it does not fit.  ob_b64_decode:
+ * canonical base64 only (RFC 4648 4, 3.5: length a multiple of 4, '='
+ * only at the end, zero pad bits) into OUT (OUTSZ); the length, or -1. */
+int	ob_b64_encode(const void *in, size_t n, char *out, size_t outsz);
+int	ob_b64_decode(const char *in, size_t n, void *out, size_t outsz);
 /* ob_streq_null: A and B are both NULL or equal strings. */
 int	ob_streq_null(const char *a, const char *b);
 
