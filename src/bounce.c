@@ -140,7 +140,9 @@ bounce_prepare(const struct conf *c, struct queue *q, struct queue_msg *m,
 		to = c->double_bounce_to;
 		flags |= QM_DOUBLE;
 	} else {
-		log_info("%s not bounced: it has the null sender (a bounce "
+		/* a failure nobody else hears of: a warning, so that a
+		 * quiet `outbox flush` (cron) still shows it */
+		log_warn("%s not bounced: it has the null sender (a bounce "
 		    "itself)%s", m->idstr, m->flags & QM_DOUBLE ? "" :
 		    "; set double_bounce_to to be told");
 		rc = 0;

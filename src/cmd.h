@@ -36,10 +36,16 @@ int	cmd_hold(int argc, char **argv, struct cmd_opts *o);
 int	cmd_release(int argc, char **argv, struct cmd_opts *o);
 int	cmd_delete(int argc, char **argv, struct cmd_opts *o);
 
-/* cmd_exec_deliver: replace this process with outbox-deliver MODE [ARG]
- * (with our -C and -v); returns EX_UNAVAILABLE only if that failed. */
+/* cmd_exec_deliver: replace this process with outbox-deliver MODE ARGV...
+ * (with our -C and -v; ARGV NULL-terminated, at most CMD_DELIVER_MAXARGS,
+ * or NULL); returns EX_UNAVAILABLE only if that failed. */
+#define CMD_DELIVER_MAXARGS	16
 int	cmd_exec_deliver(const struct cmd_opts *o, const char *mode,
-	    const char *arg);
+	    char *const *argv);
+/* cmd_stats: outbox stats [--json] (cmd_stats.c). */
+int	cmd_stats(int argc, char **argv, struct cmd_opts *o);
+/* cmd_test: outbox test [--from SENDER] ADDRESS (run by outbox-deliver). */
+int	cmd_test(int argc, char **argv, struct cmd_opts *o);
 
 /* cmd_usage_sendmail: the sendmail-mode usage text to F. */
 void	cmd_usage_sendmail(FILE *f);

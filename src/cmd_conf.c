@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "priv.h"
 
 struct conf *
 cmd_conf(const struct cmd_opts *o, const char *ident)
@@ -35,7 +36,22 @@ cmd_conf_try(const struct cmd_opts *o)
 	const char *path = o->conf_path;
 	int explicit = 1;
 
-	if (path == NULL)
+	if (priv_mode()) {
+		/* Setgid: the caller's choices would be ours to trust.
+		 * Only the system's file, nothing from the environment
+		 * (priv_init cleared it). */
+		static int warned;
+
+		if (!warned && (path != NULL || priv_env_ignored()))
+			fprintf(stderr, "outbox: running setgid %s: %s is "
+			    "ignored; only %s is read (outbox(8), SETGID "
+			    "SUBMISSION)\n", priv_group(), path != NULL ?
+			    "-C" : "the OUTBOX_* environment",
+			    conf_default_path());
+		warned = 1;
+		path = NULL;
+	}
+	if (path == NULL && !priv_mode())
 		path = getenv("OUTBOX_CONF");
 	if (path == NULL || *path == '\0') {
 		path = conf_default_path();
@@ -49,7 +65,8 @@ cmd_conf_try(const struct cmd_opts *o)
 			return NULL;
 		}
 	}
-	/* OUTBOX_<KEY> over the file: a container needs no file at all */
+	/* OUTBOX_<KEY> over the file: a container needs no file at all
+	 * (in setgid mode priv_init has emptied the environment) */
 	if (conf_load_env(c, stderr) != 0) {
 		conf_free(c);
 		return NULL;

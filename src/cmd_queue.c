@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "priv.h"
 #include "queue.h"
 #include "util.h"
 
@@ -87,7 +88,21 @@ struct list_state {
 	int64_t	 now;
 	size_t	 n;
 	uint64_t bytes;
+	int	 mine_only;	/* setgid mode: the user's own messages */
+	size_t	 hidden;	/* ... and how many others there are */
 };
+
+/* list_hidden: the listing policy (outbox(8), SETGID SUBMISSION): a user
+ * outside the queue's group sees the messages they submitted, and only
+ * the number of the others. */
+static int
+list_hidden(struct list_state *ls, const struct queue_msg *m)
+{
+	if (!ls->mine_only || m->owner == (uint32_t)getuid())
+		return 0;
+	ls->hidden++;
+	return 1;
+}
 
 static int
 list_json(const struct queue_msg *m, void *arg)
@@ -96,13 +111,20 @@ list_json(const struct queue_msg *m, void *arg)
 	FILE *f = ls->f;
 	size_t i;
 
+	if (list_hidden(ls, m))
+		return 0;
 	fputs(ls->n++ ? ",\n" : "\n", f);
 	fprintf(f, "{\"id\":\"%s\",\"sender\":", m->idstr);
 	json_str(f, m->sender);
 	fputs(",\"arrival\":", f);
 	json_time(f, m->arrival);
-	fprintf(f, ",\"size\":%llu,\"held\":%s,\"recipients\":[",
+	fprintf(f, ",\"size\":%llu,\"held\":%s,\"owner\":",
 	    (unsigned long long)m->size, m->flags & QM_HELD ? "true" : "false");
+	if (m->owner == QUEUE_NO_OWNER)
+		fputs("null", f);
+	else
+		fprintf(f, "%lu", (unsigned long)m->owner);
+	fputs(",\"recipients\":[", f);
 	for (i = 0; i < m->nrcpt; i++) {
 		const struct queue_rcpt *r = &m->rcpt[i];
 
@@ -132,6 +154,8 @@ list_table(const struct queue_msg *m, void *arg)
 	char ts[32];
 	size_t i;
 
+	if (list_hidden(ls, m))
+		return 0;
 	if (ls->n++ == 0)
 		fprintf(f, "%-13s  %-20s %9s  %s\n", "Queue ID",
 		    "Arrival (UTC)", "Size", "Sender / Recipients");
@@ -168,7 +192,7 @@ list_table(const struct queue_msg *m, void *arg)
 int
 cmd_queue(int argc, char **argv, struct cmd_opts *o)
 {
-	struct list_state ls = { stdout, 0, 0, 0 };
+	struct list_state ls = { stdout, 0, 0, 0, 0, 0 };
 	struct ob_err err;
 	struct queue *q = NULL;
 	struct conf *c;
@@ -184,7 +208,13 @@ cmd_queue(int argc, char **argv, struct cmd_opts *o)
 	}
 	c = cmd_conf(o, "outbox");
 	ls.now = ob_now_ms();
-	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
+	ls.mine_only = priv_mode();
+	/* setgid: the group opens the queue, and is given up for good */
+	r = priv_raise(&err);
+	if (r == 0)
+		r = queue_open(&q, c->queue_dir, c->queue_max_size, &err);
+	priv_drop();
+	if (r == -1) {
 		fprintf(stderr, "outbox: %s\n", err.text);
 		conf_free(c);
 		return err.ex ? err.ex : EX_TEMPFAIL;
@@ -194,11 +224,14 @@ cmd_queue(int argc, char **argv, struct cmd_opts *o)
 	r = queue_foreach(q, json ? list_json : list_table, &ls, &err);
 	if (json)
 		fputs(ls.n ? "\n]\n" : "]\n", stdout);
-	else if (r == 0 && ls.n == 0)
+	else if (r == 0 && ls.n == 0 && ls.hidden == 0)
 		puts("Mail queue is empty");
-	else if (r == 0)
+	else if (r == 0 && ls.n > 0)
 		printf("-- %zu message%s, %llu bytes\n", ls.n,
 		    ls.n == 1 ? "" : "s", (unsigned long long)ls.bytes);
+	if (r == 0 && !json && ls.hidden > 0)
+		printf("-- %zu message%s of other users not shown\n",
+		    ls.hidden, ls.hidden == 1 ? "" : "s");
 	queue_close(q);
 	conf_free(c);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
@@ -240,11 +273,11 @@ deliver_path(char *buf, size_t n)
 
 int
 cmd_exec_deliver(const struct cmd_opts *o, const char *mode,
-    const char *arg)
+    char *const *argv)
 {
 	char path[PATH_MAX];
-	const char *exe, *args[8];
-	int n = 0;
+	const char *exe, *args[CMD_DELIVER_MAXARGS + 6];
+	int n = 0, i;
 
 	exe = deliver_path(path, sizeof path);
 	args[n++] = "outbox-deliver";
@@ -255,8 +288,13 @@ cmd_exec_deliver(const struct cmd_opts *o, const char *mode,
 	if (o->verbose)
 		args[n++] = "-v";
 	args[n++] = mode;
-	if (arg != NULL)
-		args[n++] = arg;
+	for (i = 0; argv != NULL && argv[i] != NULL; i++) {
+		if (i == CMD_DELIVER_MAXARGS) {
+			fprintf(stderr, "outbox: too many arguments\n");
+			return EX_USAGE;
+		}
+		args[n++] = argv[i];
+	}
 	args[n] = NULL;
 	execv(exe, (char *const *)args);
 	fprintf(stderr, "outbox: cannot run %s: %s\n", exe, strerror(errno));
@@ -266,17 +304,15 @@ cmd_exec_deliver(const struct cmd_opts *o, const char *mode,
 int
 cmd_flush(int argc, char **argv, struct cmd_opts *o)
 {
-	int i, all = 0;
+	int i;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--all") == 0)
-			all = 1;
-		else {
+		if (strcmp(argv[i], "--all") != 0) {
 			fprintf(stderr, "usage: outbox flush [--all]\n");
 			return EX_USAGE;
 		}
 	}
-	return cmd_exec_deliver(o, "flush", all ? "--all" : NULL);
+	return cmd_exec_deliver(o, "flush", argv + 1);
 }
 
 int
@@ -288,6 +324,17 @@ cmd_run(int argc, char **argv, struct cmd_opts *o)
 		return EX_USAGE;
 	}
 	return cmd_exec_deliver(o, "run", NULL);
+}
+
+int
+cmd_test(int argc, char **argv, struct cmd_opts *o)
+{
+	/* outbox-deliver parses them: it has the network code */
+	if (argc < 2) {
+		fprintf(stderr, "usage: outbox test [--from SENDER] ADDRESS\n");
+		return EX_USAGE;
+	}
+	return cmd_exec_deliver(o, "test", argv + 1);
 }
 
 int

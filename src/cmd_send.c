@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "log.h"
 #include "msg.h"
+#include "priv.h"
 #include "queue.h"
 #include "recv.h"
 #include "smtpd.h"
@@ -452,6 +453,21 @@ send_head(const struct conf *c, const struct send_opts *so,
 	return send_write(st, "", 0, 1, err);
 }
 
+/* send_queue_open: open the queue, with the queue's group for just that
+ * in setgid mode (LMDB keeps its descriptors: reading the message and
+ * writing it need no group).  0, or -1 with ERR. */
+static int
+send_queue_open(const struct conf *c, struct queue **qp, struct ob_err *err)
+{
+	int r;
+
+	if (priv_raise(err) == -1)
+		return -1;
+	r = queue_open(qp, c->queue_dir, c->queue_max_size, err);
+	priv_lower();
+	return r;
+}
+
 static int
 send_message(const struct conf *c, const struct send_opts *so,
     struct ob_err *err)
@@ -477,10 +493,11 @@ send_message(const struct conf *c, const struct send_opts *so,
 	send_user(user, sizeof user, gecos, sizeof gecos);
 	if (send_sender(c, so, user, &sender, err) == -1)
 		goto fail;
-	if (queue_open(&q, c->queue_dir, c->queue_max_size, err) == -1)
+	if (send_queue_open(c, &q, err) == -1)
 		goto fail;
 	if (queue_sub_begin(q, &st.sub, err) == -1)
 		goto fail;
+	queue_sub_owner(st.sub, (uint32_t)getuid());
 
 	for (;;) {
 		int k, part, end_head = 0;
@@ -591,9 +608,21 @@ static void
 send_kick(const struct conf *c, const struct cmd_opts *o)
 {
 	char fdarg[16];
+	char *bgargs[2] = { NULL, NULL };
 	pid_t pid;
-	int fd, status, null;
+	int fd, status, null, rung;
 
+	if (priv_mode()) {
+		/* Setgid: ring the daemon with the group, then give it up.
+		 * Never deliver from here: that needs the relay's
+		 * credentials, which this user must not read. */
+		rung = priv_raise(NULL) == 0 && wake_send(c->queue_dir) == 1;
+		priv_drop();
+		if (!rung)
+			log_debug("no daemon is running: the message waits "
+			    "for the next `outbox flush` (cron or timer)");
+		return;
+	}
 	if (wake_send(c->queue_dir) == 1 || !c->deliver_on_submit)
 		return;
 	if ((fd = wake_slot(c->queue_dir, c->max_connections)) == -1)
@@ -617,7 +646,8 @@ send_kick(const struct conf *c, const struct cmd_opts *o)
 				close(null);
 		}
 		(void)snprintf(fdarg, sizeof fdarg, "%d", fd);
-		_exit(cmd_exec_deliver(o, "background", fdarg));
+		bgargs[0] = fdarg;
+		_exit(cmd_exec_deliver(o, "background", bgargs));
 	}
 	close(fd);
 	(void)waitpid(pid, &status, 0);
@@ -672,7 +702,9 @@ send_smtp(const struct conf *c, const struct cmd_opts *o)
 	memset(&ri, 0, sizeof ri);
 	ri.hostname = c->helo_name;
 	ri.user = user;
-	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
+	ri.has_owner = 1;
+	ri.owner = (uint32_t)getuid();
+	if (send_queue_open(c, &q, &err) == -1) {
 		/* RFC 5321 3.1: the server may refuse at the greeting */
 		printf("421 4.3.0 %s %s\r\n", c->helo_name, err.text);
 		fflush(stdout);
@@ -757,6 +789,30 @@ done:
 	return ex;
 }
 
+/* send_ring: `sendmail -q` by a user outside the queue's group: ask the
+ * daemon to look at the queue now (a flush of our own would need the
+ * relay's credentials). */
+static int
+send_ring(const struct cmd_opts *o)
+{
+	struct ob_err err;
+	struct conf *c = cmd_conf(o, "sendmail");
+	int r = -1;
+
+	if (priv_raise(&err) == 0)
+		r = wake_send(c->queue_dir);
+	priv_drop();
+	if (r == 1) {
+		conf_free(c);
+		return 0;
+	}
+	send_error(c, EX_UNAVAILABLE, "no outbox daemon is running to "
+	    "deliver the queue; as root or the outbox user, run `outbox "
+	    "flush` (or start outbox.service or outbox-flush.timer)");
+	conf_free(c);
+	return EX_UNAVAILABLE;
+}
+
 int
 cmd_sendmail(int argc, char **argv, struct cmd_opts *o)
 {
@@ -775,6 +831,8 @@ cmd_sendmail(int argc, char **argv, struct cmd_opts *o)
 		sub_argv[0] = "queue";
 		return cmd_queue(1, sub_argv, o);
 	case 'q':
+		if (priv_mode())
+			return send_ring(o);
 		sub_argv[0] = "flush";
 		return cmd_flush(1, sub_argv, o);
 	case 'i':

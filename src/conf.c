@@ -235,6 +235,8 @@ static const struct conf_key conf_keys[] = {
 	K_PATH("listen_tls_cert", listen_tls_cert, NULL),
 	K_PATH("listen_tls_key", listen_tls_key, NULL),
 	K_PATH("listen_auth_users", listen_auth_users, NULL),
+	K_PATH("metrics_file", metrics_file, NULL),
+	K_DUR("metrics_interval", metrics_interval, "60s", SEC, DAY),
 	RK_ENUM("tls", tls, "auto", conf_tls_enums, G_TLS),
 	RK_BOOL("tls_verify", tls_verify, "yes", G_TLS),
 	RK_PATH("tls_ca_file", tls_ca_file, G_TLS),

@@ -104,6 +104,9 @@ struct conf {
 	char	*listen_tls_cert;	/* STARTTLS certificate chain (PEM) */
 	char	*listen_tls_key;	/* its key; NULL: in listen_tls_cert */
 	char	*listen_auth_users;	/* AUTH users file (authdb.h) */
+	/* metrics (stats.h): the daemon rewrites the file every interval */
+	char	*metrics_file;	/* Prometheus text format; NULL: none */
+	int64_t	 metrics_interval;	/* ms; default 60s, at least 1s */
 };
 
 /* conf_defaults: a new configuration holding every default.  The caller

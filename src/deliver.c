@@ -83,6 +83,29 @@ dl_sess_close(struct session *s)
 	s->rr = rr;
 }
 
+int
+dl_tls_client(struct route_run *rr, int kind, struct ob_err *err)
+{
+	const struct conf_route *r = rr->r;
+	struct tls_conf tcf;
+
+	if (rr->tc[kind] != NULL)
+		return 0;
+	memset(&tcf, 0, sizeof tcf);
+	tcf.min_version = r->tls_min_version;
+	if (kind == DL_TC_ROUTE) {
+		tcf.ca_file = r->tls_ca_file;
+		tcf.verify = r->tls_verify;
+		tcf.fingerprint = r->tls_fingerprint;
+		tcf.cert_file = r->tls_cert_file;
+		tcf.key_file = r->tls_key_file;
+	} else if (kind == DL_TC_VERIFY) {
+		tcf.ca_file = r->tls_ca_file;
+		tcf.verify = 1;
+	}
+	return tls_client_new(&rr->tc[kind], &tcf, err);
+}
+
 /* sess_tls: the TLS handshake on S's connection (implicit, or after the
  * 220 to STARTTLS), checked as its TLS client says: the route's settings
  * for a relay; for an MX host, nothing (policy may, encrypt) or chain and
@@ -92,26 +115,10 @@ static int
 sess_tls(struct session *s, const struct conf *c, struct ob_err *err)
 {
 	struct route_run *rr = s->rr;
-	const struct conf_route *r = rr->r;
 	struct tls_client **tc = &rr->tc[s->tls_kind];
-	struct tls_conf tcf;
 
-	if (*tc == NULL) {
-		memset(&tcf, 0, sizeof tcf);
-		tcf.min_version = r->tls_min_version;
-		if (s->tls_kind == DL_TC_ROUTE) {
-			tcf.ca_file = r->tls_ca_file;
-			tcf.verify = r->tls_verify;
-			tcf.fingerprint = r->tls_fingerprint;
-			tcf.cert_file = r->tls_cert_file;
-			tcf.key_file = r->tls_key_file;
-		} else if (s->tls_kind == DL_TC_VERIFY) {
-			tcf.ca_file = r->tls_ca_file;
-			tcf.verify = 1;
-		}
-		if (tls_client_new(tc, &tcf, err) == -1)
-			return -1;
-	}
+	if (dl_tls_client(rr, s->tls_kind, err) == -1)
+		return -1;
 	if (tls_start(*tc, s->conn, s->tls_host, c->command_timeout,
 	    &s->tls, err) == -1) {
 		s->tls_failed = 1;
@@ -221,12 +228,12 @@ relay_failed(const struct conf *c, struct queue *q, const char *name,
 		log_warn("relay=%s backoff not recorded: %s", name, e.text);
 }
 
-/* sess_conf: the engine's settings for RELAY of route run RR.  The TLS
+/* dl_sess_conf: the engine's settings for RELAY of route run RR.  The TLS
  * mode "auto" means implicit TLS on port 465 (RFC 8314 3.3) and required
  * STARTTLS on any other port: a relay is never used in clear unless the
  * configuration says "tls off" (or "opportunistic"). */
-static void
-sess_conf(struct route_run *rr, const struct conf_relay *relay,
+void
+dl_sess_conf(struct route_run *rr, const struct conf_relay *relay,
     struct smtpc_conf *sc, int *implicit)
 {
 	const struct conf_route *r = rr->r;
@@ -244,10 +251,10 @@ sess_conf(struct route_run *rr, const struct conf_relay *relay,
 	sc->auth_port = relay->port;
 }
 
-/* sess_secret: the route's AUTH secret, read once per run (a password
+/* dl_sess_secret: the route's AUTH secret, read once per run (a password
  * file or command: secret.c).  0, or -1 with ERR. */
-static int
-sess_secret(struct route_run *rr, struct ob_err *err)
+int
+dl_sess_secret(struct route_run *rr, struct ob_err *err)
 {
 	const struct conf_route *r = rr->r;
 
@@ -322,7 +329,7 @@ sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
 
 	ob_err_set(err, OB_TEMP, 0, "no relay configured");
 	rr->fail_status[0] = '\0';
-	if (sess_secret(rr, err) == -1) {
+	if (dl_sess_secret(rr, err) == -1) {
 		snprintf(rr->fail_status, sizeof rr->fail_status, "4.7.0");
 		log_err("relay credentials: %s", err->text);
 		return -1;
@@ -353,7 +360,7 @@ sess_open(struct session *s, struct route_run *rr, struct ob_err *err)
 			relay_failed(c, rr->q, s->name, err->text);
 			continue;
 		}
-		sess_conf(rr, r, &sc, &implicit);
+		dl_sess_conf(rr, r, &sc, &implicit);
 		(void)ob_snprintf(name, sizeof name, "%s", s->name);
 		if (dl_sess_start(s, &sc, implicit, err) == 0) {
 			if (queue_dest_ok(rr->q, name, &e) == -1)
@@ -465,13 +472,18 @@ dl_record(const struct conf *c, struct queue_msg *m, size_t ri,
 	case QR_PENDING: st->deferred++; break;
 	default: panic("record: state %d", rc->state);
 	}
-	/* dsn= carries the status; a local reason goes without it */
-	log_info("%s delivery to=<%s> relay=%s status=%s dsn=%s delay=%.2fs "
-	    "%s=%s%s%s", m->idstr, log_quote(q1, sizeof q1, rc->addr), relay,
+	/* dsn= carries the status; a local reason goes without it.  A
+	 * deferral or failure is a warning: it shows when `outbox flush`
+	 * is quiet (cron) and in syslog at that priority. */
+	(rc->state == QR_DELIVERED ? log_info : log_warn)("%s delivery "
+	    "to=<%s> relay=%s status=%s dsn=%s delay=%.2fs %s=%s%s%s",
+	    m->idstr, log_quote(q1, sizeof q1, rc->addr), relay,
 	    status[rc->state], dsn, (double)(now - m->arrival) / 1000.0,
 	    r->local ? "reason" : "reply",
 	    log_quote(q2, sizeof q2, r->local ? r->text : res),
 	    next == SCHED_EXPIRED ? " expired=yes" : "", retry);
+	if (st->progress != NULL)
+		st->progress(st, st->progress_arg);
 }
 
 /* keep_failures: no bounce could be made for M's failures: no failure
@@ -1029,9 +1041,9 @@ fail:
 	return r;
 }
 
-/* run_init / run_free: a route's run context. */
-static void
-run_init(struct route_run *rr, const struct conf *c,
+/* dl_run_init / dl_run_free: a route's run context. */
+void
+dl_run_init(struct route_run *rr, const struct conf *c,
     const struct conf_route *r, struct queue *q, int all)
 {
 	memset(rr, 0, sizeof *rr);
@@ -1060,8 +1072,8 @@ run_init(struct route_run *rr, const struct conf *c,
 	deliver_dest_name(r, rr->dname, sizeof rr->dname);
 }
 
-static void
-run_free(struct route_run *rr)
+void
+dl_run_free(struct route_run *rr)
 {
 	size_t i;
 
@@ -1084,17 +1096,19 @@ deliver_flush(const struct conf *c, struct queue *q,
 	int r = 0;
 
 	memset(st, 0, sizeof *st);
+	st->progress = o->progress;
+	st->progress_arg = o->progress_arg;
 	if (o->gc && queue_gc(q, ob_now_ms(), err) == -1)
 		return -1;
 	/* the default route, then each [sender] section's */
 	for (i = 0; i <= c->nroutes && r == 0; i++) {
 		if (o->stop != NULL && *o->stop)
 			break;
-		run_init(&rr, c, i == 0 ? &c->route : &c->routes[i - 1], q,
+		dl_run_init(&rr, c, i == 0 ? &c->route : &c->routes[i - 1], q,
 		    o->all);
 		r = rr.r->nrelays > 0 ? flush_route(&rr, o, st, err) :
 		    mx_flush_route(&rr, o, st, err);
-		run_free(&rr);
+		dl_run_free(&rr);
 	}
 	return r;
 }

@@ -17,6 +17,8 @@ struct dns;
 #include <signal.h>
 #include <stdint.h>
 
+struct deliver_stats;
+
 struct deliver_opts {
 	int	all;		/* every message, due or not, and the relays
 				 * even while they back off */
@@ -28,6 +30,10 @@ struct deliver_opts {
 				 * a worker died) */
 	struct dns *dns;	/* the resolver for MX routes (the daemon's,
 				 * with its cache); NULL: one per run */
+	/* progress: called after each recipient's result is counted (the
+	 * progress line of `outbox flush` on a terminal); NULL = none */
+	void	(*progress)(const struct deliver_stats *st, void *arg);
+	void	*progress_arg;
 };
 
 struct deliver_stats {
@@ -41,6 +47,9 @@ struct deliver_stats {
 	int	busy;		/* MX: the run ended because other processes
 				 * hold every domain it had mail for */
 	char	why[256];
+	/* deliver_opts' progress hook, copied here by deliver_flush */
+	void	(*progress)(const struct deliver_stats *st, void *arg);
+	void	*progress_arg;
 };
 
 /* deliver_flush: deliver every due message in Q to the relays of C, each

@@ -101,6 +101,23 @@ struct pipe {
 	struct job	*dot;		/* waiting for its dot's reply */
 };
 
+/* dl_run_init / dl_run_free: the run context of route R (Q may be NULL:
+ * `outbox test`); dl_run_free frees its TLS clients, resolver, policy and
+ * secret (wiped). */
+void	dl_run_init(struct route_run *rr, const struct conf *c,
+	    const struct conf_route *r, struct queue *q, int all);
+void	dl_run_free(struct route_run *rr);
+/* dl_sess_secret: the route's AUTH secret, read once per run into
+ * rr->secret and rr->sc.  0, or -1 with ERR. */
+int	dl_sess_secret(struct route_run *rr, struct ob_err *err);
+/* dl_sess_conf: the engine's settings for RELAY: the route's, with its
+ * TLS mode resolved ("auto": implicit on port 465, else required
+ * STARTTLS); *IMPLICIT says whether TLS comes first. */
+void	dl_sess_conf(struct route_run *rr, const struct conf_relay *relay,
+	    struct smtpc_conf *sc, int *implicit);
+/* dl_tls_client: make rr->tc[KIND] (DL_TC_*) from the route's settings
+ * if not made yet.  0, or -1 with ERR (a configuration problem). */
+int	dl_tls_client(struct route_run *rr, int kind, struct ob_err *err);
 /* dl_sess_start: on S's connected socket (s->conn, s->name, s->tls_host,
  * s->tls_kind set), the greeting, EHLO, STARTTLS as SC says (IMPLICIT:
  * TLS first, RFC 8314 3.3) and AUTH.  0 with the session ready for a

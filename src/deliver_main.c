@@ -4,12 +4,14 @@
  *   outbox-deliver [-C FILE] [-v] flush [--all]
  *   outbox-deliver [-C FILE] [-v] run
  *   outbox-deliver [-C FILE] [-v] background SLOT-FD
+ *   outbox-deliver [-C FILE] [-v] test [--from SENDER] ADDRESS
  *
  * Started by `outbox flush` (and `sendmail -q`), `outbox run`, and by
  * `sendmail` after a submission when no daemon runs (deliver_on_submit):
  * "background" holds a slot lock (wake.h) on SLOT-FD, delivers what is
- * due, lets the slot go and looks once more.  Not meant to be run by
- * hand, though it is harmless to.
+ * due, lets the slot go and looks once more.  "test" (`outbox test`)
+ * sends one message now, not through the queue (deliver_test.c).  Not
+ * meant to be run by hand, though it is harmless to.
  */
 #include "config.h"
 
@@ -23,6 +25,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "deliver.h"
+#include "deliver_test.h"
 #include "log.h"
 #include "queue.h"
 #include "run.h"
@@ -32,23 +35,71 @@ static int
 usage(void)
 {
 	fputs("usage: outbox-deliver [-C FILE] [-v] flush [--all] | run | "
-	    "background SLOT-FD\n", stderr);
+	    "background SLOT-FD\n"
+	    "       outbox-deliver [-C FILE] [-v] test [--from SENDER] "
+	    "ADDRESS\n", stderr);
 	return EX_USAGE;
 }
 
+/* The progress line of `outbox flush` on a terminal. */
+struct progress {
+	int64_t	 start, last;	/* ms */
+	size_t	 due;		/* messages due when the run began */
+};
+
+static void
+flush_progress(const struct deliver_stats *st, void *arg)
+{
+	struct progress *p = arg;
+	int64_t now = ob_now_ms();
+	double secs = (double)(now - p->start) / 1000.0;
+	char line[200];
+
+	if (now - p->last < 200)	/* 5 updates a second at most */
+		return;
+	p->last = now;
+	(void)snprintf(line, sizeof line, "outbox: flush: %zu of %zu "
+	    "messages, %zu delivered, %zu deferred, %zu failed, %.0f/s",
+	    st->messages, st->messages > p->due ? st->messages : p->due,
+	    st->delivered, st->deferred, st->failed,
+	    secs > 0.5 ? (double)st->messages / secs : 0.0);
+	log_status(line);
+}
+
+/* flush: deliver what is due.  INTERACTIVE (`outbox flush`, not a
+ * background run): with the log on stderr and no -v, per-delivery lines
+ * are left out (warnings and errors stay); on a terminal a progress line
+ * takes their place and a summary ends the run; elsewhere (cron) the
+ * summary shows only when something was deferred or failed, so that
+ * cron mails only trouble. */
 static int
-flush(struct conf *c, int all, int gc)
+flush(struct conf *c, int all, int gc, int interactive)
 {
 	struct deliver_opts opts = { .all = all, .gc = gc };
 	struct deliver_stats st;
+	struct progress pr;
 	struct ob_err err;
 	struct queue *q = NULL;
 	char when[32];
-	int ex = 0;
+	int ex = 0, quiet, tty;
+	int64_t next;
 
+	quiet = interactive && c->log_dest == LOG_TO_STDERR && !log_verbose();
+	tty = quiet && isatty(STDERR_FILENO);
 	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
 		log_err("%s", err.text);
 		return err.ex ? err.ex : EX_TEMPFAIL;
+	}
+	memset(&pr, 0, sizeof pr);
+	pr.start = ob_now_ms();
+	if (quiet)
+		log_quiet(1);
+	if (tty) {
+		/* with --all, everything in the due index counts */
+		(void)queue_due(q, all ? INT64_MAX : pr.start, SIZE_MAX,
+		    &pr.due, &next, &err);
+		opts.progress = flush_progress;
+		opts.progress_arg = &pr;
 	}
 	if (deliver_flush(c, q, &opts, &st, &err) == -1) {
 		log_err("flush: %s", err.text);
@@ -67,6 +118,19 @@ flush(struct conf *c, int all, int gc)
 	log_debug("flush done messages=%zu delivered=%zu deferred=%zu "
 	    "failed=%zu bounces=%zu", st.messages, st.delivered, st.deferred,
 	    st.failed, st.bounces);
+	if (tty)
+		log_status(NULL);
+	if (tty || (quiet && (st.deferred > 0 || st.failed > 0)))
+		fprintf(stderr, "outbox: flush: %zu message%s in %.1f s: %zu "
+		    "recipient%s delivered, %zu deferred, %zu failed, %zu "
+		    "bounce%s queued%s\n", st.messages,
+		    st.messages == 1 ? "" : "s",
+		    (double)(ob_now_ms() - pr.start) / 1000.0, st.delivered,
+		    st.delivered == 1 ? "" : "s", st.deferred, st.failed,
+		    st.bounces, st.bounces == 1 ? "" : "s",
+		    st.deferred > 0 || st.failed > 0 ?
+		    " (`outbox queue` shows why)" : "");
+	log_quiet(0);
 	queue_close(q);
 	return ex;
 }
@@ -84,7 +148,7 @@ background(struct conf *c, int fd)
 	int ex = 0;
 
 	while (fd >= 0) {
-		ex = flush(c, 0, 0);	/* frequent: the cron flush cleans */
+		ex = flush(c, 0, 0, 0);	/* frequent: the cron flush cleans */
 		close(fd);
 		fd = -1;
 		if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) ==
@@ -120,6 +184,12 @@ main(int argc, char **argv)
 	if (i >= argc)
 		return usage();
 	mode = argv[i++];
+	if (strcmp(mode, "test") == 0) {
+		c = cmd_conf(&o, "outbox");	/* exits EX_CONFIG on errors */
+		ex = deliver_test(c, argc - i, argv + i);
+		conf_free(c);
+		return ex;
+	}
 	if (strcmp(mode, "flush") == 0) {
 		for (; i < argc; i++) {
 			if (strcmp(argv[i], "--all") == 0)
@@ -145,7 +215,7 @@ main(int argc, char **argv)
 		log_init("outbox", LOG_TO_SYSLOG, o.verbose);
 	if (strcmp(mode, "run") == 0)
 		return run_daemon(c, &o);
-	ex = fd >= 0 ? background(c, fd) : flush(c, all, 1);
+	ex = fd >= 0 ? background(c, fd) : flush(c, all, 1, 1);
 	conf_free(c);
 	return ex;
 }

@@ -19,6 +19,8 @@
 static const char *log_ident = "outbox";
 static int log_dest = LOG_TO_STDERR;
 static int log_verb;
+static int log_quiet_info;
+static char log_status_line[256];	/* shown on stderr; "" = none */
 
 void
 log_init(const char *ident, int dest, int verbose)
@@ -36,6 +38,37 @@ int
 log_verbose(void)
 {
 	return log_verb;
+}
+
+void
+log_quiet(int quiet)
+{
+	log_quiet_info = quiet;
+}
+
+/* log_status_write: "\r", the status line, and erase to the end of the
+ * line (ECMA-48 EL); or only the erasing when there is none. */
+static void
+log_status_write(void)
+{
+	char out[sizeof log_status_line + 8];
+	int n;
+
+	n = snprintf(out, sizeof out, "\r%s\033[K", log_status_line);
+	if (n > 0)
+		(void)!write(STDERR_FILENO, out, (size_t)n < sizeof out ?
+		    (size_t)n : sizeof out - 1);
+}
+
+void
+log_status(const char *text)
+{
+	int had = *log_status_line != '\0';
+
+	(void)snprintf(log_status_line, sizeof log_status_line, "%s",
+	    text != NULL ? text : "");
+	if (text != NULL || had)
+		log_status_write();
 }
 
 static void	log_emit(int prio, const char *fmt, va_list ap, int errnum)
@@ -68,10 +101,16 @@ log_emit(int prio, const char *fmt, va_list ap, int errnum)
 		syslog(prio, "%s", line);
 		return;
 	}
+	if (prio == LOG_INFO && log_quiet_info)
+		return;
 	if (n >= sizeof line - 1)
 		n = sizeof line - 2;
 	line[n++] = '\n';
+	if (*log_status_line != '\0')
+		(void)!write(STDERR_FILENO, "\r\033[K", 4);
 	(void)!write(STDERR_FILENO, line, n);
+	if (*log_status_line != '\0')
+		log_status_write();
 }
 
 #define LOG_FN(name, prio, with_errno)				\

@@ -14,6 +14,13 @@
  * log_debug.  May be called again (e.g. after the config is read). */
 void	log_init(const char *ident, int dest, int verbose);
 int	log_verbose(void);
+/* log_quiet: when set, log_info lines to stderr are dropped (warnings and
+ * errors still show): `outbox flush` under cron, or behind its progress
+ * line.  Syslog gets every line whatever this says. */
+void	log_quiet(int quiet);
+/* log_status: TEXT as a status line on stderr (a terminal), rewritten in
+ * place; other lines are printed above it.  NULL clears it. */
+void	log_status(const char *text);
 
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "priv.h"
 
 static void
 usage(FILE *f)
@@ -28,6 +29,11 @@ usage(FILE *f)
 	    "                                    due, in the foreground\n"
 	    "  flush [--all]                     deliver what is due (all with --all)\n"
 	    "                                    and exit (also 'sendmail -q')\n"
+	    "  stats [--json]                    queue counts, oldest message,\n"
+	    "                                    results per destination\n"
+	    "  test [--from SENDER] ADDRESS      send a test message now through\n"
+	    "                                    the configured route, showing\n"
+	    "                                    each step (not queued)\n"
 	    "  show ID                           one message: envelope, headers,\n"
 	    "                                    each recipient's attempts\n"
 	    "  retry ID...|--all                 make messages due now\n"
@@ -46,6 +52,22 @@ usage(FILE *f)
 	    "See outbox(8) and outbox.conf(5).\n", f);
 }
 
+/* user_command: what a user outside the queue's group may run when
+ * outbox is installed setgid: submit, list their own mail, read the
+ * configuration, ask for help (outbox(8), SETGID SUBMISSION). */
+static int
+user_command(const char *cmd)
+{
+	static const char *const ok[] = { "sendmail", "queue", "mailq",
+	    "config", "help", "--help", "-h", "--version", "version" };
+	size_t i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		if (strcmp(cmd, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static const char *
 base_name(const char *p)
 {
@@ -62,6 +84,11 @@ main(int argc, char **argv)
 	const char *cmd;
 	int i;
 
+	/* first: nothing may read the environment or open a file before */
+	if (priv_init() == -1) {
+		fputs("outbox: cannot give up the set-group-ID\n", stderr);
+		return EX_OSERR;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	log_init("outbox", LOG_TO_STDERR, 0);
 
@@ -92,6 +119,12 @@ main(int argc, char **argv)
 	cmd = argv[i];
 	argc -= i;
 	argv += i;
+	if (priv_mode() && !user_command(cmd)) {
+		fprintf(stderr, "outbox: '%s' needs the queue's rights: run it "
+		    "as root, as the daemon's user, or as a member of the "
+		    "group %s\n", cmd, priv_group());
+		return EX_NOPERM;
+	}
 	if (strcmp(cmd, "sendmail") == 0)
 		return cmd_sendmail(argc, argv, &o);
 	if (strcmp(cmd, "queue") == 0 || strcmp(cmd, "mailq") == 0)
@@ -102,6 +135,10 @@ main(int argc, char **argv)
 		return cmd_config(argc, argv, &o);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc, argv, &o);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats(argc, argv, &o);
+	if (strcmp(cmd, "test") == 0)
+		return cmd_test(argc, argv, &o);
 	if (strcmp(cmd, "show") == 0)
 		return cmd_show(argc, argv, &o);
 	if (strcmp(cmd, "retry") == 0)

@@ -1,13 +1,14 @@
 /* queue.c - the durable queue: one LMDB environment in queue_dir.
  *
- * Layout, schema version 2 (QUEUE_SCHEMA_VERSION).  Update this comment,
+ * Layout, schema version 3 (QUEUE_SCHEMA_VERSION).  Update this comment,
  * and the version, before changing any of it.  A version 1 queue (records
- * of version 1, no "dest") is upgraded in place on open: version 1
- * records are still read, and rewritten as version 2 when next changed.  All integers are
+ * of version 1, no "dest") or 2 (no "stat", message records without the
+ * owner) is upgraded in place on open: old records are still read, and
+ * rewritten as the current version when next changed.  All integers are
  * big-endian, so LMDB's byte order of keys is their numeric order; times
  * are ms since the epoch, stored as two's complement 64-bit.
  *
- *   meta  "version"           -> u32 schema version (2)
+ *   meta  "version"           -> u32 schema version (3)
  *   msg   id:u64              -> message record
  *   rcpt  id:u64 n:u32        -> recipient record, n = 0..nrcpt-1
  *   body  id:u64 i:u32        -> chunk i of the canonical message (CRLF,
@@ -23,18 +24,22 @@
  *   dest  name                -> u8 1, u32 failures, i64 since,
  *                                i64 next_try, u16 len + reason: a
  *                                destination backing off as a whole
+ *   stat  (see the statistics section at the end of this file)
  *
- *   message record:   u8 2 (record version), u32 flags (QM_*), i64 arrival,
+ *   message record:   u8 3 (record version), u32 flags (QM_*), i64 arrival,
  *                     u64 size, u32 nchunks, u32 nrcpt, i64 due,
  *                     i64 last_attempt, i64 lease_until, u32 lease_pid,
- *                     u16 len + sender, u8 ret (QRET_*), u16 len + envid
+ *                     u16 len + sender, u8 ret (QRET_*), u16 len + envid,
+ *                     u32 owner (the submitting uid; QUEUE_NO_OWNER when
+ *                     not a local user's: SMTP, bounces)
  *   recipient record: u8 2, u8 state (QR_*), u32 attempts,
  *                     i64 next_attempt, i64 last_attempt, u16 len + addr,
  *                     u8 has_result [, u16 len + last_result],
  *                     u8 notify (QN_*), u16 len + orcpt,
  *                     u16 len + remote (the server of last_result)
- *   (version 1 records end after sender / last_result; empty strings
- *   mean none)
+ *   (version 1 records end after sender / last_result, version 2
+ *   message records after envid; recipient records are version 2 in
+ *   schema 3; empty strings mean none)
  *
  * Records are decoded defensively: lengths must match exactly, strings
  * hold no NUL; anything else is reported as a corrupt record, never read
@@ -90,7 +95,9 @@
 #define Q_MSG_MAX	(1ULL << 40)	/* sanity limit on one message */
 #define Q_DUE_AHEAD	256	/* filtered due scan: entries past now */
 #define Q_REC_V1	1	/* schema 1 records, still read */
-#define Q_REC_VERSION	2
+#define Q_REC_V2	2	/* schema 2 message records, still read */
+#define Q_REC_VERSION	3	/* message records */
+#define Q_RCPT_VERSION	2	/* recipient records */
 
 /* Chunk transactions during a large submission sync the data pages but not
  * the meta page (MDB_NOMETASYNC).  MDB_NOSYNC would save one fdatasync per
@@ -117,7 +124,7 @@
 #define Q_NOSYNC	MDB_NOSYNC	/* the caller syncs (group commit) */
 
 static const char *const q_db_names[] = {
-	"meta", "msg", "rcpt", "body", "due", "pend", "dest"
+	"meta", "msg", "rcpt", "body", "due", "pend", "dest", "stat"
 };
 #define Q_NDB	(sizeof q_db_names / sizeof q_db_names[0])
 
@@ -136,6 +143,7 @@ struct queue {
 #define Q_DUE(q)	((q)->dbi[4])
 #define Q_PEND(q)	((q)->dbi[5])
 #define Q_DEST(q)	((q)->dbi[6])
+#define Q_STAT(q)	((q)->dbi[7])
 
 struct queue_sub {
 	struct queue *q;
@@ -151,6 +159,7 @@ struct queue_sub {
 	int	 nosync;	/* queue_sub_nosync: the caller syncs */
 	int	 ret;		/* queue_sub_dsn's, borrowed */
 	const char *envid;
+	uint32_t owner;		/* queue_sub_owner's */
 	const unsigned *notify;
 	const char *const *orcpt;
 };
@@ -164,6 +173,7 @@ struct q_rec {
 	int	 ret;		/* QRET_* */
 	char	*sender;	/* NULL unless asked for */
 	char	*envid;		/* NULL unless asked for, or none */
+	uint32_t owner;		/* submitting uid, or QUEUE_NO_OWNER */
 };
 
 typedef int (*q_txn_fn)(struct queue *, MDB_txn *, void *, struct ob_err *);
@@ -179,6 +189,9 @@ static int	q_write(struct queue *, unsigned, const char *, q_txn_fn,
 		    void *, struct ob_err *);
 static uint64_t	q_new_id(void);
 static int	q_pid_alive(uint32_t);
+static int	q_stats_rcpt(struct queue *, MDB_txn *, uint64_t, uint32_t,
+		    const struct q_rec *, const struct queue_rcpt *, int64_t);
+static int	q_stats_prune(struct queue *, MDB_txn *, int64_t);
 
 /* ---- encoding ---------------------------------------------------------- */
 
@@ -403,6 +416,7 @@ rec_encode(struct buf *b, const struct q_rec *m)
 	wr_u8(b, (unsigned)m->ret);
 	n = m->envid != NULL ? strlen(m->envid) : 0;
 	wr_str(b, n ? m->envid : "", n);
+	wr_u32(b, m->owner);
 }
 
 /* rec_decode: KEEP_SENDER copies the sender and envid into M.  0 or -1. */
@@ -415,8 +429,9 @@ rec_decode(const MDB_val *v, struct q_rec *m, int keep_sender)
 	memset(m, 0, sizeof *m);
 	rd_init(&r, v);
 	ver = rd_u8(&r);
-	if (ver != Q_REC_VERSION && ver != Q_REC_V1)
+	if (ver != Q_REC_VERSION && ver != Q_REC_V2 && ver != Q_REC_V1)
 		return -1;
+	m->owner = QUEUE_NO_OWNER;
 	m->flags = rd_u32(&r);
 	m->arrival = (int64_t)rd_u64(&r);
 	m->size = rd_u64(&r);
@@ -427,7 +442,7 @@ rec_decode(const MDB_val *v, struct q_rec *m, int keep_sender)
 	m->lease_until = (int64_t)rd_u64(&r);
 	m->lease_pid = rd_u32(&r);
 	m->sender = rd_str(&r, keep_sender);
-	if (ver == Q_REC_VERSION) {
+	if (ver != Q_REC_V1) {
 		m->ret = (int)rd_u8(&r);
 		m->envid = rd_str(&r, keep_sender);
 		if (m->envid != NULL && *m->envid == '\0') {
@@ -435,6 +450,8 @@ rec_decode(const MDB_val *v, struct q_rec *m, int keep_sender)
 			m->envid = NULL;
 		}
 	}
+	if (ver == Q_REC_VERSION)
+		m->owner = rd_u32(&r);
 	if (rd_end(&r) == -1 || m->due < 0 || m->ret > QRET_HDRS) {
 		free(m->sender);
 		free(m->envid);
@@ -458,7 +475,7 @@ rcpt_encode(struct buf *b, const struct queue_rcpt *rc)
 	size_t n;
 
 	buf_clear(b);
-	wr_u8(b, Q_REC_VERSION);
+	wr_u8(b, Q_RCPT_VERSION);
 	wr_u8(b, (unsigned)rc->state);
 	wr_u32(b, rc->attempts);
 	wr_u64(b, (uint64_t)rc->next_attempt);
@@ -507,7 +524,7 @@ rcpt_decode(const MDB_val *v, struct queue_rcpt *rc)
 	memset(rc, 0, sizeof *rc);
 	rd_init(&r, v);
 	ver = rd_u8(&r);
-	if (ver != Q_REC_VERSION && ver != Q_REC_V1)
+	if (ver != Q_RCPT_VERSION && ver != Q_REC_V1)
 		return -1;
 	rc->state = (int)rd_u8(&r);
 	rc->attempts = rd_u32(&r);
@@ -523,7 +540,7 @@ rcpt_decode(const MDB_val *v, struct queue_rcpt *rc)
 	default:
 		r.bad = 1;
 	}
-	if (ver == Q_REC_VERSION) {
+	if (ver == Q_RCPT_VERSION) {
 		rc->notify = rd_u8(&r);
 		rc->orcpt = q_nonempty(rd_str(&r, 1));
 		rc->remote = q_nonempty(rd_str(&r, 1));
@@ -768,6 +785,18 @@ q_write(struct queue *q, unsigned sync, const char *what, q_txn_fn fn,
 	}
 }
 
+/* q_old_schema: V is a schema version this code upgrades (1 or 2). */
+static int
+q_old_schema(const MDB_val *v)
+{
+	uint32_t ver;
+
+	if (v->mv_size != 4)
+		return 0;
+	ver = get_be32(v->mv_data);
+	return ver == 1 || ver == 2;
+}
+
 static int
 q_pid_alive(uint32_t pid)
 {
@@ -1002,7 +1031,7 @@ q_init_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	/* q_dbis checks the version after commit; version 1 differs only
 	 * in the "dest" database (created above) and in records that are
 	 * still read, so it is upgraded here. */
-	if (rc == 0 && (v.mv_size != 4 || get_be32(v.mv_data) != 1))
+	if (rc == 0 && !q_old_schema(&v))
 		return 0;
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
@@ -1034,11 +1063,10 @@ q_dbis(struct queue *q, struct ob_err *err)
 			key.mv_size = 7;
 			rc = mdb_get(txn, Q_META(q), &key, &v);
 		}
-		if (rc == 0 && (pass == 1 || v.mv_size != 4 ||
-		    get_be32(v.mv_data) != 1))
+		if (rc == 0 && (pass == 1 || !q_old_schema(&v)))
 			break;
 		mdb_txn_abort(txn);
-		if (rc == 0)		/* version 1: upgrade */
+		if (rc == 0)		/* an older version: upgrade */
 			rc = MDB_NOTFOUND;
 		if (rc != MDB_NOTFOUND || pass == 1)
 			return q_mdb_err(q, rc, "open databases", err);
@@ -1076,7 +1104,9 @@ queue_open(struct queue **qp, const char *dir, uint64_t max_size,
 	if (stat(dir, &st) == -1) {
 		if (errno == ENOENT)
 			return ob_err_set(err, OB_PERM, EX_CANTCREAT,
-			    "queue directory %s does not exist", dir);
+			    "queue directory %s does not exist (create it, "
+			    "writable by the daemon's user, or set queue_dir)",
+			    dir);
 		return ob_err_set(err, OB_TEMP, EX_TEMPFAIL,
 		    "queue directory %s: %s", dir, strerror(errno));
 	}
@@ -1124,10 +1154,18 @@ queue_open(struct queue **qp, const char *dir, uint64_t max_size,
 		switch (rc) {
 		case ENOENT:
 			ob_err_set(err, OB_PERM, EX_CANTCREAT,
-			    "queue directory %s does not exist", dir);
+			    "queue directory %s does not exist (create it, "
+			    "writable by the daemon's user, or set queue_dir)",
+			    dir);
 			break;
 		case EACCES:
 		case EPERM:
+			ob_err_set(err, OB_TEMP, EX_TEMPFAIL,
+			    "queue directory %s is not writable: %s (run as "
+			    "its owner, or give it to the submitting group: "
+			    "outbox(8), SETGID SUBMISSION)", dir,
+			    strerror(rc));
+			break;
 		case EROFS:
 			ob_err_set(err, OB_TEMP, EX_TEMPFAIL,
 			    "queue directory %s is not writable: %s", dir,
@@ -1178,6 +1216,7 @@ queue_sub_begin(struct queue *q, struct queue_sub **sp, struct ob_err *err)
 	(void)err;
 	q_check(q);
 	s = xcalloc(1, sizeof *s);
+	s->owner = QUEUE_NO_OWNER;
 	s->q = q;
 	s->id = q_new_id();
 	queue_id_str(s->id, s->idstr);
@@ -1267,7 +1306,7 @@ q_chunk_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	if (!s->reserved) {
 		if ((rc = q_id_free(q, txn, s->id)) != 0)
 			return rc;
-		pb[0] = Q_REC_VERSION;
+		pb[0] = 1;	/* pend entry version */
 		put_be32(pb + 1, (uint32_t)q->pid);
 		put_be64(pb + 5, (uint64_t)s->started);
 		v.mv_data = pb;
@@ -1417,6 +1456,7 @@ q_commit_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 	m.sender = (char *)(uintptr_t)a->sender;
 	m.ret = s->ret;
 	m.envid = (char *)(uintptr_t)s->envid;
+	m.owner = s->owner;
 	rc = q_put_rec(q, txn, s->id, &m, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		return s->reserved ? MDB_CORRUPTED : Q_COLLIDE;
@@ -1500,6 +1540,12 @@ void
 queue_sub_nosync(struct queue_sub *s)
 {
 	s->nosync = 1;
+}
+
+void
+queue_sub_owner(struct queue_sub *s, uint32_t uid)
+{
+	s->owner = uid;
 }
 
 void
@@ -1587,6 +1633,7 @@ q_load_txn(struct queue *q, MDB_txn *txn, uint64_t id, struct queue_msg **mp,
 	queue_id_str(id, m->idstr);
 	m->sender = r.sender;
 	m->envid = r.envid;
+	m->owner = r.owner;
 	m->ret = r.ret;
 	m->arrival = r.arrival;
 	m->size = r.size;
@@ -1977,6 +2024,7 @@ q_put_bounce(struct queue *q, MDB_txn *txn, uint64_t orig,
 	m.size = w.size;
 	m.nchunks = w.n;
 	m.nrcpt = 1;
+	m.owner = QUEUE_NO_OWNER;
 	m.due = now > 0 ? now : 1;
 	m.sender = (char *)(uintptr_t)b->sender;
 	if ((rc = q_put_rec(q, txn, w.id, &m, MDB_NOOVERWRITE)) != 0)
@@ -2048,6 +2096,11 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 				if (!pending++ || t < next)
 					next = t;
 			}
+			/* statistics: an attempt counts once, when its
+			 * result settles (see the statistics section) */
+			if (!a->keep && (rc = q_stats_rcpt(q, txn, m->id,
+			    (uint32_t)j, &r, rc1, a->now)) != 0)
+				break;
 			rcpt_encode(&b, rc1);
 			v.mv_data = b.p;
 			v.mv_size = b.len;
@@ -2096,6 +2149,8 @@ q_update_fn(struct queue *q, MDB_txn *txn, void *arg, struct ob_err *err)
 		rec_free(&r);
 	}
 	buf_free(&b);
+	if (rc == 0 && !a->keep)
+		rc = q_stats_prune(q, txn, a->now);
 	return rc;
 }
 
@@ -2978,7 +3033,7 @@ queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err)
 	MDB_envinfo info;
 	MDB_stat ms;
 	uint64_t *dst[] = { NULL, &st->messages, &st->rcpts, &st->chunks,
-	    &st->due, &st->pending, &st->dests };
+	    &st->due, &st->pending, &st->dests, &st->stat_entries };
 	size_t i;
 	int rc;
 
@@ -2986,6 +3041,8 @@ queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err)
 	memset(st, 0, sizeof *st);
 	if (q_begin(q, MDB_RDONLY, &txn, err) == -1)
 		return -1;
+	_Static_assert(sizeof dst / sizeof dst[0] == Q_NDB,
+	    "queue_stat: one field per database");
 	for (i = 1; i < Q_NDB; i++) {
 		if ((rc = mdb_stat(txn, q->dbi[i], &ms)) != 0) {
 			mdb_txn_abort(txn);
@@ -3000,5 +3057,389 @@ queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err)
 	st->map_size = info.me_mapsize;
 	st->map_used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
 	q->mapsize = info.me_mapsize;
+	return 0;
+}
+
+/* ---- statistics ---------------------------------------------------------
+ *
+ * The "stat" database counts recipient attempts by result, for `outbox
+ * stats` and the metrics file (stats.c):
+ *
+ *   stat  bucket:u32 domain    -> u32 delivered, u32 deferred, u32 failed:
+ *                                 attempts whose result was settled in
+ *                                 that 5-minute bucket (unix seconds /
+ *                                 QUEUE_STATS_BUCKET_S) for recipients at
+ *                                 DOMAIN (the address's domain, ASCII
+ *                                 lower-cased, 1..QUEUE_STATS_DOMAIN_MAX
+ *                                 octets, no NUL); counts saturate
+ *         0:u32 (no domain)    -> u64 delivered, u64 deferred, u64 failed:
+ *                                 the totals since the queue was created
+ *                                 (Prometheus counters; never pruned)
+ *
+ * Counting rule: a recipient's attempt is counted exactly once, by the
+ * write that settles it: queue_update(_dsn) (never queue_record, whose
+ * results are settled by a later queue_update_dsn of the same message),
+ * in the same transaction, when its attempts grew over the stored record
+ * or its last_attempt is later than the message's stored last_attempt
+ * (which every settling write sets to its NOW).  The second test catches
+ * direct delivery: queue_record already stored the new attempt count, and
+ * writes a failure as pending until its bounce is written.  The result is
+ * the recipient's new state: delivered, failed (bounced or expired,
+ * RFC 3463 4.4.7), or deferred (still pending).  A recipient failed by
+ * the administrator (delete --bounce) was not attempted: not counted.  A
+ * wall clock stepped back can count one message's results twice.
+ *
+ * Retention: every settling write deletes buckets more than
+ * QUEUE_STATS_KEEP buckets older than its own (24 h), at most
+ * QUEUE_STATS_PRUNE of them per transaction.  Readers take short read
+ * transactions of Q_STATS_BATCH entries each, so `outbox stats` never
+ * pins old pages for long on a large queue.
+ */
+#define Q_STATS_BATCH	512	/* entries per read transaction */
+#define Q_STATS_ROW	12	/* value size of a bucket row */
+#define Q_STATS_TOT	24	/* value size of the totals */
+
+uint32_t
+queue_stats_bucket(int64_t ms)
+{
+	int64_t b;
+
+	if (ms <= 0)
+		return 0;
+	b = ms / 1000 / QUEUE_STATS_BUCKET_S;
+	return b > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+}
+
+size_t
+queue_stats_domain(const char *addr, char out[QUEUE_STATS_DOMAIN_MAX + 1])
+{
+	const char *at = strrchr(addr, '@'), *d;
+	size_t n;
+
+	d = at != NULL && at[1] != '\0' ? at + 1 : QUEUE_STATS_NODOMAIN;
+	for (n = 0; n < QUEUE_STATS_DOMAIN_MAX && d[n] != '\0'; n++)
+		out[n] = d[n] >= 'A' && d[n] <= 'Z' ? (char)(d[n] - 'A' + 'a')
+		    : d[n];
+	out[n] = '\0';
+	return n;
+}
+
+/* q_stats_add: one attempt to ADDR with RESULT (QUEUE_STATS_*) at NOW. */
+static int
+q_stats_add(struct queue *q, MDB_txn *txn, int64_t now, const char *addr,
+    int result)
+{
+	uint8_t kb[4 + QUEUE_STATS_DOMAIN_MAX + 1], vb[Q_STATS_TOT];
+	MDB_val k, v;
+	uint32_t c;
+	int rc;
+
+	put_be32(kb, queue_stats_bucket(now));
+	k.mv_data = kb;
+	k.mv_size = 4 + queue_stats_domain(addr, (char *)kb + 4);
+	memset(vb, 0, sizeof vb);
+	rc = mdb_get(txn, Q_STAT(q), &k, &v);
+	if (rc == 0 && v.mv_size == Q_STATS_ROW)
+		memcpy(vb, v.mv_data, Q_STATS_ROW);	/* else start over */
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	c = get_be32(vb + 4 * result);
+	put_be32(vb + 4 * result, c < UINT32_MAX ? c + 1 : c);
+	v.mv_data = vb;
+	v.mv_size = Q_STATS_ROW;
+	if ((rc = mdb_put(txn, Q_STAT(q), &k, &v, 0)) != 0)
+		return rc;
+
+	put_be32(kb, 0);
+	k.mv_size = 4;
+	memset(vb, 0, sizeof vb);
+	rc = mdb_get(txn, Q_STAT(q), &k, &v);
+	if (rc == 0 && v.mv_size == Q_STATS_TOT)
+		memcpy(vb, v.mv_data, Q_STATS_TOT);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	put_be64(vb + 8 * result, get_be64(vb + 8 * result) + 1);
+	v.mv_data = vb;
+	v.mv_size = Q_STATS_TOT;
+	return mdb_put(txn, Q_STAT(q), &k, &v, 0);
+}
+
+/* q_stats_rcpt: the counting rule above, for recipient N of message ID
+ * (stored record R, before this write) about to be stored as RC1. */
+static int
+q_stats_rcpt(struct queue *q, MDB_txn *txn, uint64_t id, uint32_t n,
+    const struct q_rec *r, const struct queue_rcpt *rc1, int64_t now)
+{
+	struct q_key k;
+	MDB_val v;
+	uint32_t before = 0;
+	const uint8_t *p;
+	int rc, result;
+
+	/* both recipient record versions start u8 version, u8 state,
+	 * u32 attempts */
+	rc = mdb_get(txn, Q_RCPT(q), key_idn(&k, id, n), &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	p = rc == 0 ? v.mv_data : NULL;
+	if (p != NULL && v.mv_size >= 6 && (p[0] == Q_REC_V1 ||
+	    p[0] == Q_RCPT_VERSION))
+		before = get_be32(p + 2);
+	if (rc1->attempts <= before && (rc1->attempts == 0 ||
+	    rc1->last_attempt <= r->last_attempt))
+		return 0;
+	switch (rc1->state) {
+	case QR_DELIVERED:
+		result = QUEUE_STATS_DELIVERED;
+		break;
+	case QR_PENDING:
+		result = QUEUE_STATS_DEFERRED;
+		break;
+	case QR_FAILED:
+		result = QUEUE_STATS_FAILED;
+		break;
+	default:
+		panic("q_stats_rcpt: state %d", rc1->state);
+	}
+	return q_stats_add(q, txn, now, rc1->addr, result);
+}
+
+/* q_stats_prune: delete up to QUEUE_STATS_PRUNE buckets that fell out of
+ * the kept day (and any malformed key met on the way). */
+static int
+q_stats_prune(struct queue *q, MDB_txn *txn, int64_t now)
+{
+	uint32_t cur = queue_stats_bucket(now);
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, op = MDB_FIRST, n = 0;
+
+	if (cur <= QUEUE_STATS_KEEP)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, Q_STAT(q), &c)) != 0)
+		return rc;
+	while (n < QUEUE_STATS_PRUNE &&
+	    (rc = mdb_cursor_get(c, &k, &v, op)) == 0) {
+		op = MDB_NEXT;	/* after a delete: the entry that followed */
+		if (k.mv_size == 4)
+			continue;	/* the totals */
+		if (k.mv_size > 4 &&
+		    get_be32(k.mv_data) >= cur - QUEUE_STATS_KEEP)
+			break;	/* keys sort by bucket: the rest is kept */
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct q_stats_arg {
+	int64_t	 now;
+	const char *addr;
+	int	 result;
+};
+
+static int
+q_stats_count_fn(struct queue *q, MDB_txn *txn, void *arg,
+    struct ob_err *err)
+{
+	struct q_stats_arg *a = arg;
+	int rc;
+
+	(void)err;
+	if ((rc = q_stats_add(q, txn, a->now, a->addr, a->result)) != 0)
+		return rc;
+	return q_stats_prune(q, txn, a->now);
+}
+
+int
+queue_stats_count(struct queue *q, int64_t now, const char *addr,
+    int result, struct ob_err *err)
+{
+	struct q_stats_arg a;
+
+	q_check(q);
+	if (addr == NULL || result < 0 || result >= QUEUE_STATS_NRES)
+		return ob_err_set(err, OB_PERM, EX_SOFTWARE,
+		    "queue: bad statistics count");
+	a.now = now;
+	a.addr = addr;
+	a.result = result;
+	return q_write(q, Q_SYNC_DATA, "stat", q_stats_count_fn, &a, err) == 0
+	    ? 0 : -1;
+}
+
+int
+queue_stats_totals(struct queue *q, uint64_t tot[QUEUE_STATS_NRES],
+    struct ob_err *err)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	uint8_t kb[4] = { 0, 0, 0, 0 };
+	int rc, i;
+
+	q_check(q);
+	for (i = 0; i < QUEUE_STATS_NRES; i++)
+		tot[i] = 0;
+	if (q_begin(q, MDB_RDONLY, &txn, err) == -1)
+		return -1;
+	k.mv_data = kb;
+	k.mv_size = 4;
+	rc = mdb_get(txn, Q_STAT(q), &k, &v);
+	if (rc == 0 && v.mv_size == Q_STATS_TOT)
+		for (i = 0; i < QUEUE_STATS_NRES; i++)
+			tot[i] = get_be64((const uint8_t *)v.mv_data + 8 * i);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return q_mdb_err(q, rc, "statistics", err);
+	return 0;
+}
+
+int
+queue_stats_rows(struct queue *q, uint32_t first, queue_stats_fn *fn,
+    void *arg, struct ob_err *err)
+{
+	uint8_t kb[4 + QUEUE_STATS_DOMAIN_MAX + 1];
+	struct queue_stats_row row;
+	const uint8_t *p;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t klen = 4, n, d;
+	int rc, i, resume = 0, stop = 0;
+
+	q_check(q);
+	put_be32(kb, first);
+	for (;;) {
+		/* one short read transaction per Q_STATS_BATCH entries,
+		 * resuming after the last key seen */
+		if (q_begin(q, MDB_RDONLY, &txn, err) == -1)
+			return -1;
+		if ((rc = mdb_cursor_open(txn, Q_STAT(q), &c)) != 0) {
+			mdb_txn_abort(txn);
+			return q_mdb_err(q, rc, "statistics", err);
+		}
+		k.mv_data = kb;
+		k.mv_size = klen;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && resume && k.mv_size == klen &&
+		    memcmp(k.mv_data, kb, klen) == 0)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		for (n = 0; rc == 0 && !stop && n < Q_STATS_BATCH; n++) {
+			p = k.mv_data;
+			d = k.mv_size - 4;
+			if (k.mv_size > 4 && d <= QUEUE_STATS_DOMAIN_MAX &&
+			    v.mv_size == Q_STATS_ROW &&
+			    memchr(p + 4, '\0', d) == NULL) {
+				row.bucket = get_be32(p);
+				memcpy(row.domain, p + 4, d);
+				row.domain[d] = '\0';
+				for (i = 0; i < QUEUE_STATS_NRES; i++)
+					row.n[i] = get_be32((const uint8_t *)
+					    v.mv_data + 4 * i);
+				stop = fn(&row, arg);
+			}
+			klen = k.mv_size < sizeof kb ? k.mv_size : sizeof kb;
+			memcpy(kb, k.mv_data, klen);
+			resume = 1;
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+		mdb_txn_abort(txn);
+		if (stop || rc == MDB_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return q_mdb_err(q, rc, "statistics", err);
+	}
+}
+
+/* q_stats_msg: count message ID (record R) into S. */
+static int
+q_stats_msg(struct queue *q, MDB_txn *txn, uint64_t id, const struct q_rec *r,
+    int64_t now, struct queue_stats_snap *s)
+{
+	MDB_cursor *c;
+	struct q_key k;
+	MDB_val key, v;
+	const uint8_t *p;
+	uint32_t i;
+	int rc;
+
+	s->messages++;
+	s->bytes += r->size;
+	if (r->flags & QM_BOUNCE)
+		s->bounces++;
+	if (s->oldest == 0 || r->arrival < s->oldest)
+		s->oldest = r->arrival;
+	if (r->lease_until > now && q_pid_alive(r->lease_pid))
+		s->active++;
+	else if (r->flags & QM_HELD)
+		s->held++;
+	else if (r->due != 0 && r->due <= now)
+		s->due++;
+	else
+		s->waiting++;
+	if ((rc = mdb_cursor_open(txn, Q_RCPT(q), &c)) != 0)
+		return rc;
+	key = *key_idn(&k, id, 0);
+	rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+	for (i = 0; rc == 0 && i < r->nrcpt; i++) {
+		if (key.mv_size != 12 || get_be64(key.mv_data) != id)
+			break;
+		p = v.mv_data;
+		if (v.mv_size >= 2 && p[1] == QR_PENDING)
+			s->rcpt_pending++;
+		rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+queue_stats_scan(struct queue *q, int64_t now, struct queue_stats_snap *s,
+    struct ob_err *err)
+{
+	struct q_rec r;
+	struct q_key k;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val key, v;
+	uint64_t next = 0, id;
+	size_t n;
+	int rc, more = 1;
+
+	q_check(q);
+	memset(s, 0, sizeof *s);
+	while (more) {
+		if (q_begin(q, MDB_RDONLY, &txn, err) == -1)
+			return -1;
+		if ((rc = mdb_cursor_open(txn, Q_MSG(q), &c)) != 0) {
+			mdb_txn_abort(txn);
+			return q_mdb_err(q, rc, "statistics", err);
+		}
+		key = *key_id(&k, next);
+		rc = mdb_cursor_get(c, &key, &v, MDB_SET_RANGE);
+		for (n = 0; rc == 0 && n < Q_STATS_BATCH; n++) {
+			id = key.mv_size >= 8 ? get_be64(key.mv_data) : 0;
+			if (key.mv_size != 8 || rec_decode(&v, &r, 0) == -1)
+				s->corrupt++;
+			else if ((rc = q_stats_msg(q, txn, id, &r, now,
+			    s)) != 0)
+				break;
+			if (id == UINT64_MAX) {
+				rc = MDB_NOTFOUND;
+				break;
+			}
+			if (key.mv_size >= 8)
+				next = id + 1;	/* the next batch's start */
+			rc = mdb_cursor_get(c, &key, &v, MDB_NEXT);
+		}
+		more = rc == 0;
+		mdb_cursor_close(c);
+		mdb_txn_abort(txn);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return q_mdb_err(q, rc, "statistics", err);
+	}
 	return 0;
 }

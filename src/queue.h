@@ -27,7 +27,9 @@
  * no larger is written in the one publishing transaction. */
 #define QUEUE_SUB_BUFMAX	(4 * QUEUE_CHUNK_SIZE)
 /* The schema this code reads and writes (the "meta" database). */
-#define QUEUE_SCHEMA_VERSION	2	/* 1 is upgraded on open */
+#define QUEUE_SCHEMA_VERSION	3	/* 1 and 2 are upgraded on open */
+/* queue_msg.owner of a message no local user submitted (SMTP, bounces) */
+#define QUEUE_NO_OWNER		0xffffffffU
 
 /* Recipient states */
 #define QR_PENDING	0
@@ -83,6 +85,7 @@ struct queue_msg {
 	int64_t	 last_attempt;	/* ms; 0 = never */
 	int64_t	 lease_until;	/* ms; 0 = not leased */
 	pid_t	 lease_pid;
+	uint32_t owner;		/* submitting uid, or QUEUE_NO_OWNER */
 	size_t	 nrcpt;
 	struct queue_rcpt *rcpt;
 };
@@ -133,6 +136,9 @@ int	queue_sub_commit(struct queue_sub *s, const char *sender,
  * nrcpt strings or NULLs, or NULL).  Borrowed until the commit. */
 void	queue_sub_dsn(struct queue_sub *s, int ret, const char *envid,
 	    const unsigned *notify, const char *const *orcpt);
+/* queue_sub_owner: the uid of the local user submitting S (for mailq's
+ * privacy rule); QUEUE_NO_OWNER (the default) for others. */
+void	queue_sub_owner(struct queue_sub *s, uint32_t uid);
 /* queue_sub_nosync: commit S without syncing: the message is published,
  * but durable only after the next queue_sync (or synced commit).  For a
  * group commit: many submissions committed so, then one queue_sync, and
@@ -310,14 +316,76 @@ struct queue_stat {
 	uint64_t due;		/* due index entries */
 	uint64_t pending;	/* unpublished large submissions (pend) */
 	uint64_t dests;		/* destinations backing off */
+	uint64_t stat_entries;	/* statistics records ("stat") */
 };
 int	queue_stat(struct queue *q, struct queue_stat *st, struct ob_err *err);
 
 /* Test seam: when set, called inside every write transaction just before
  * its commit, with the name of the operation ("chunk", "commit", "claim",
  * "update", "release", "gc", "delete", "abort", "init", "hold", "retry",
- * "dest", "renew", "rate", "slot").  Tests use it to
+ * "dest", "renew", "rate", "slot", "stat").  Tests use it to
  * die inside a transaction.  NULL in production. */
 extern void (*queue_test_hook)(const char *what);
+
+/* ---- statistics (the "stat" database; layout in queue.c) ------------- *
+ * queue_update(_dsn) counts each recipient attempt once, by result, per
+ * 5-minute bucket and recipient domain, in its own transaction; buckets
+ * are kept for a day.  Totals since the queue was created are kept too. */
+#define QUEUE_STATS_BUCKET_S	300	/* seconds per bucket */
+#define QUEUE_STATS_KEEP	288	/* older buckets kept: 24 h */
+#define QUEUE_STATS_PRUNE	32	/* old buckets deleted per write */
+#define QUEUE_STATS_DOMAIN_MAX	255	/* longer domains are cut */
+#define QUEUE_STATS_NODOMAIN	"(none)"	/* an address without one */
+/* results, and the index of their counts */
+#define QUEUE_STATS_DELIVERED	0
+#define QUEUE_STATS_DEFERRED	1
+#define QUEUE_STATS_FAILED	2
+#define QUEUE_STATS_NRES	3
+
+/* queue_stats_bucket: the bucket of time MS (ms since the epoch). */
+uint32_t queue_stats_bucket(int64_t ms);
+/* queue_stats_domain: ADDR's domain as counted (lower-cased, cut at
+ * QUEUE_STATS_DOMAIN_MAX, QUEUE_STATS_NODOMAIN when none) into OUT; its
+ * length. */
+size_t	queue_stats_domain(const char *addr,
+	    char out[QUEUE_STATS_DOMAIN_MAX + 1]);
+/* queue_stats_count: count one attempt to ADDR with RESULT
+ * (QUEUE_STATS_*) at NOW in a transaction of its own, pruning as
+ * queue_update does (for tests, and results recorded outside
+ * queue_update).  0 or -1. */
+int	queue_stats_count(struct queue *q, int64_t now, const char *addr,
+	    int result, struct ob_err *err);
+/* queue_stats_totals: the counts since the queue was created. */
+int	queue_stats_totals(struct queue *q, uint64_t tot[QUEUE_STATS_NRES],
+	    struct ob_err *err);
+struct queue_stats_row {
+	uint32_t bucket;
+	char	 domain[QUEUE_STATS_DOMAIN_MAX + 1];
+	uint32_t n[QUEUE_STATS_NRES];
+};
+/* FN returns non-zero to stop; it must not call into the queue. */
+typedef int queue_stats_fn(const struct queue_stats_row *row, void *arg);
+/* queue_stats_rows: FN for every bucket row from bucket FIRST on, in key
+ * order (bucket, then domain), in short read transactions.  0 or -1. */
+int	queue_stats_rows(struct queue *q, uint32_t first, queue_stats_fn *fn,
+	    void *arg, struct ob_err *err);
+/* The queue at one time: every message in exactly one of due, waiting,
+ * held, active (tested in that order: active, held, due, waiting). */
+struct queue_stats_snap {
+	uint64_t messages;
+	uint64_t active;	/* leased by a live process */
+	uint64_t held;
+	uint64_t due;		/* due at NOW */
+	uint64_t waiting;	/* for a later retry */
+	uint64_t bounces;	/* QM_BOUNCE: DSNs we made (any state) */
+	uint64_t rcpt_pending;	/* recipients still pending */
+	uint64_t bytes;		/* sum of the messages' sizes */
+	int64_t	 oldest;	/* earliest arrival, ms; 0 = empty queue */
+	uint64_t corrupt;	/* message records that could not be read */
+};
+/* queue_stats_scan: fill S at NOW, in short read transactions (a
+ * message added or removed meanwhile may or may not be counted). */
+int	queue_stats_scan(struct queue *q, int64_t now,
+	    struct queue_stats_snap *s, struct ob_err *err);
 
 #endif

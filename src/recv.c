@@ -76,6 +76,8 @@ recv_begin(struct recv **rp, struct queue *q, const struct smtpd_ev *e,
 	}
 	if (nosync)
 		queue_sub_nosync(r->sub);
+	if (ri->has_owner)
+		queue_sub_owner(r->sub, ri->owner);
 	r->sender = xstrdup(e->sender);
 	r->nrcpt = e->nrcpt;
 	r->rcpt = xcalloc(e->nrcpt ? e->nrcpt : 1, sizeof *r->rcpt);

@@ -19,6 +19,8 @@ struct recv_info {
 	const char	*user;		/* -bs: the submitting user, or NULL */
 	int		 tls;		/* RFC 3848: ESMTPS */
 	const char	*auth_user;	/* RFC 3848: ESMTPA; NULL: none */
+	int		 has_owner;	/* -bs: OWNER is the submitting uid */
+	uint32_t	 owner;
 };
 
 struct recv;

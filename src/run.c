@@ -22,6 +22,10 @@
  * at once (queue_gc), so its messages need not wait for the lease to run
  * out.
  *
+ * With metrics_file set, the daemon itself rewrites that file (stats.h:
+ * FILE.tmp, then rename) at start, every metrics_interval (the poll
+ * timeout wakes for it) and at a clean exit.
+ *
  * The daemon's queue environment is closed before each fork, so no LMDB
  * environment ever crosses fork() (queue.h).
  */
@@ -47,6 +51,7 @@
 #include "log.h"
 #include "queue.h"
 #include "run.h"
+#include "stats.h"
 #include "wake.h"
 
 #define RUN_BATCH	16		/* due messages per worker started */
@@ -115,6 +120,10 @@ struct daemon {
 	int		 reaped_badly;	/* a worker died by a signal */
 	int64_t		 quiet_until;	/* a worker found nothing to do */
 	int		 rung;		/* the doorbell rang since */
+	int64_t		 metrics_at;	/* monotonic ms of the next metrics
+					 * write; 0: at once */
+	char		*metrics_err;	/* the last failure logged; NULL:
+					 * the last write worked */
 };
 
 static int
@@ -123,6 +132,44 @@ d_queue(struct daemon *d, struct ob_err *err)
 	if (d->q != NULL)
 		return 0;
 	return queue_open(&d->q, d->c->queue_dir, d->c->queue_max_size, err);
+}
+
+/* write_metrics: the metrics file (metrics_file), if configured: at
+ * start, every metrics_interval, and at a clean exit.  A failure is
+ * logged once per distinct error (a full disk must not flood the log)
+ * and never stops the daemon; the next interval tries again. */
+static void
+write_metrics(struct daemon *d)
+{
+	struct stats st;
+	struct ob_err err;
+	int r;
+
+	if (d->c->metrics_file == NULL)
+		return;
+	d->metrics_at = ob_mono_ms() + d->c->metrics_interval;
+	r = d_queue(d, &err);
+	if (r == 0) {
+		r = stats_collect(d->q, ob_now_ms(), &st, &err);
+		if (r == 0) {
+			r = stats_write_file(d->c->metrics_file, &st, &err);
+			stats_free(&st);
+		}
+	}
+	if (r == 0) {
+		if (d->metrics_err != NULL)
+			log_info("metrics file %s written again",
+			    d->c->metrics_file);
+		free(d->metrics_err);
+		d->metrics_err = NULL;
+		return;
+	}
+	if (d->metrics_err != NULL && strcmp(d->metrics_err, err.text) == 0)
+		return;
+	log_err("%s; metrics not written (logged once until it changes)",
+	    err.text);
+	free(d->metrics_err);
+	d->metrics_err = xstrdup(err.text);
 }
 
 /* child_setup: in a child of the daemon (a worker, the listener): its
@@ -571,6 +618,14 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 			wait = schedule(&d);
 			if (d.lctx != NULL && d.listener == 0 && wait > 1000)
 				wait = 1000;	/* to start it again */
+			if (d.c->metrics_file != NULL) {
+				if (d.metrics_at <= ob_mono_ms())
+					write_metrics(&d);
+				if (d.metrics_at - ob_mono_ms() < wait)
+					wait = d.metrics_at - ob_mono_ms();
+				if (wait < 0)
+					wait = 0;
+			}
 		}
 		pfd[0].fd = d.sockfd;
 		pfd[0].events = POLLIN;
@@ -584,6 +639,8 @@ run_daemon(struct conf *c, const struct cmd_opts *o)
 					;
 		}
 	}
+	write_metrics(&d);	/* the final state, at a clean exit */
+	free(d.metrics_err);
 	log_info("daemon stopped");
 	queue_close(d.q);
 	close(d.sockfd);

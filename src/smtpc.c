@@ -140,6 +140,7 @@ static void	sc_fail_local(struct smtpc *c, const char *status,
 static void	sc_auth_begin(struct smtpc *c);
 static void	sc_auth_reply(struct smtpc *c, const struct smtp_reply *r);
 static void	sc_secret(struct smtpc *c, const char *shown, const char *line);
+static void	sc_trace_in(struct smtpc *c, const char *line, size_t len);
 static void	sc_protocol(struct smtpc *c, const struct smtp_reply *r);
 static void	sc_txn_end(struct smtpc *c, int need_rset);
 static void	sc_result_unfinished(struct sc_tx *x,
@@ -289,6 +290,8 @@ sc_cmd(struct smtpc *c, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof line - 2)
 		panic("smtpc: command too long");
 	log_debug("smtpc: >>> %s", line);
+	if (c->conf.trace != NULL)
+		c->conf.trace(c->conf.trace_arg, SMTPC_TRACE_OUT, line);
 	/* cppcheck-suppress pointerOutOfBoundsCond ; panic above */
 	memcpy(line + n, "\r\n", 2);
 	sc_out(c, line, (size_t)n + 2);
@@ -538,6 +541,22 @@ sc_ehlo_line(struct smtpc *c, const char *t, size_t n)
 	}
 }
 
+/* sc_trace_in: reply line LINE (LEN octets, maybe not NUL-terminated) to
+ * the transcript hook, cut at a NUL or at SMTP_REPLY_TEXT_MAX octets. */
+static void
+sc_trace_in(struct smtpc *c, const char *line, size_t len)
+{
+	char t[SMTP_REPLY_TEXT_MAX + 1];
+	size_t k = 0;
+
+	while (k < len && k < sizeof t - 1 && line[k] != '\0') {
+		t[k] = line[k];
+		k++;
+	}
+	t[k] = '\0';
+	c->conf.trace(c->conf.trace_arg, SMTPC_TRACE_IN, t);
+}
+
 int
 smtpc_input(struct smtpc *c, const char *line, size_t len)
 {
@@ -549,6 +568,8 @@ smtpc_input(struct smtpc *c, const char *line, size_t len)
 		return -1;
 	if (sc_want[c->state] != SMTPC_WANT_READ)
 		panic("smtpc: reply line in state %s", sc_name[c->state]);
+	if (c->conf.trace != NULL)
+		sc_trace_in(c, line, len);
 	rv = smtp_reply_line(&c->rp, line, len, &t, &tn);
 	if (rv == -1) {
 		struct smtp_reply e;
@@ -751,6 +772,8 @@ static void
 sc_secret(struct smtpc *c, const char *shown, const char *line)
 {
 	log_debug("smtpc: >>> %s", shown);
+	if (c->conf.trace != NULL)
+		c->conf.trace(c->conf.trace_arg, SMTPC_TRACE_OUT, shown);
 	sc_out(c, line, strlen(line));
 	sc_out(c, "\r\n", 2);
 }
@@ -834,6 +857,9 @@ sc_auth_reply(struct smtpc *c, const struct smtp_reply *r)
 			return;
 		}
 		c->auth_done = c->auth_name;
+		if (c->conf.trace != NULL)
+			c->conf.trace(c->conf.trace_arg, SMTPC_TRACE_AUTH,
+			    c->auth_name);
 		auth_free(c->auth);
 		c->auth = NULL;
 		sc_enter(c, SC_READY);

@@ -57,6 +57,18 @@
 #define SMTPC_CHUNK_MAX	(1024 * 1024)		/* max octets per smtpc_body() */
 #define SMTPC_OUT_MAX	(8 * SMTPC_CHUNK_MAX)	/* output buffer hard limit */
 
+/* A transcript hook (`outbox test`): called with SMTPC_TRACE_OUT for each
+ * command line queued (credentials already masked, as in the debug log:
+ * "AUTH PLAIN ****", "****"; no body lines), SMTPC_TRACE_IN for each reply
+ * line as received, before the engine acts on it (so smtpc_state_name()
+ * still names the command it answers), and SMTPC_TRACE_AUTH with the
+ * mechanism's name once the server accepted AUTH.  LINE has no CRLF and
+ * is borrowed for the call; it may hold any octet but NUL. */
+#define SMTPC_TRACE_OUT		0
+#define SMTPC_TRACE_IN		1
+#define SMTPC_TRACE_AUTH	2
+typedef void smtpc_trace_fn(void *arg, int what, const char *line);
+
 struct smtpc_conf {
 	const char	*helo_name;
 	int64_t		 greeting_timeout;	/* ms, RFC 5321 4.5.3.2.1 */
@@ -73,6 +85,8 @@ struct smtpc_conf {
 	int		 auth_allow_plaintext;
 	const char	*auth_host;		/* OAUTHBEARER host/port */
 	int		 auth_port;
+	smtpc_trace_fn	*trace;			/* NULL: no transcript */
+	void		*trace_arg;		/* passed back to trace */
 };
 
 #define SMTPC_TLS_OFF		0	/* never STARTTLS */

@@ -40,6 +40,8 @@ struct tls_client {
 	int		 verify;
 	int		 has_pin;
 	unsigned char	 pin[TLS_PIN_LEN];
+	int		 has_last;	/* last: the last handshake's peer */
+	struct tls_peer	 last;
 };
 
 struct tls_session {
@@ -48,6 +50,7 @@ struct tls_session {
 	int		 want;		/* POLLIN/POLLOUT after the last AGAIN */
 	char		 info[256];
 	char		 lasterr[128];
+	int		 checked;	/* verified or pinned */
 };
 
 static const char *const tls_prio12 =
@@ -65,6 +68,7 @@ static int	verify_peer(struct tls_client *tc, struct tls_session *ts,
 		    const char *host, struct ob_err *err);
 static void	cert_names(gnutls_x509_crt_t crt, char *dst, size_t n);
 static void	make_info(struct tls_session *ts, int verified);
+static void	peer_fill(gnutls_session_t gs, struct tls_peer *p);
 static ssize_t	tls_io_result(struct tls_session *ts, ssize_t r, int rd);
 static ssize_t	tls_io_read(void *ctx, void *p, size_t n);
 static ssize_t	tls_io_write(void *ctx, const void *p, size_t n);
@@ -450,6 +454,67 @@ make_info(struct tls_session *ts, int verified)
 	buf_free(&b);
 }
 
+/* peer_fill: what GS's server showed: protocol, cipher, certificate. */
+static void
+peer_fill(gnutls_session_t gs, struct tls_peer *p)
+{
+	const gnutls_datum_t *chain;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t dn = { NULL, 0 };
+	const char *cipher;
+	unsigned nchain = 0;
+	time_t t;
+
+	memset(p, 0, sizeof *p);
+	p->not_after = -1;
+	switch (gnutls_protocol_get_version(gs)) {
+	case GNUTLS_TLS1_3: ob_snprintf(p->version, sizeof p->version,
+	    "TLSv1.3"); break;
+	case GNUTLS_TLS1_2: ob_snprintf(p->version, sizeof p->version,
+	    "TLSv1.2"); break;
+	default: ob_snprintf(p->version, sizeof p->version, "TLS?"); break;
+	}
+	cipher = gnutls_cipher_get_name(gnutls_cipher_get(gs));
+	(void)ob_snprintf(p->cipher, sizeof p->cipher, "%s",
+	    cipher != NULL ? cipher : "?");
+	chain = gnutls_certificate_get_peers(gs, &nchain);
+	if (chain == NULL || nchain == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) < 0)
+		goto out;
+	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0)
+		(void)ob_snprintf(p->subject, sizeof p->subject, "%.*s",
+		    (int)dn.size, (const char *)dn.data);
+	gnutls_free(dn.data);
+	dn.data = NULL;
+	if (gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) >= 0)
+		(void)ob_snprintf(p->issuer, sizeof p->issuer, "%.*s",
+		    (int)dn.size, (const char *)dn.data);
+	gnutls_free(dn.data);
+	cert_names(crt, p->names, sizeof p->names);
+	t = gnutls_x509_crt_get_expiration_time(crt);
+	if (t != (time_t)-1)
+		p->not_after = (int64_t)t;
+out:
+	gnutls_x509_crt_deinit(crt);
+}
+
+void
+tls_peer(const struct tls_session *s, struct tls_peer *p)
+{
+	peer_fill(s->s, p);
+	p->checked = s->checked;
+}
+
+int
+tls_client_last_peer(const struct tls_client *tc, struct tls_peer *p)
+{
+	if (!tc->has_last)
+		return -1;
+	*p = tc->last;
+	return 0;
+}
+
 int
 tls_start(struct tls_client *tc, struct conn *c, const char *host,
     int64_t timeout_ms, struct tls_session **sp, struct ob_err *err)
@@ -459,6 +524,7 @@ tls_start(struct tls_client *tc, struct conn *c, const char *host,
 	int r;
 
 	*sp = NULL;
+	tc->has_last = 0;
 	if (conn_buffered(c) > 0)	/* RFC 3207 5 / CVE-2011-0411 style */
 		return ob_err_set(err, OB_TEMP, 0, "%s sent data in clear "
 		    "after its STARTTLS reply: refusing TLS", host);
@@ -491,6 +557,8 @@ tls_start(struct tls_client *tc, struct conn *c, const char *host,
 	gnutls_transport_set_int(ts->s, conn_fd(c));
 	if (handshake(ts, host, timeout_ms, err) == -1)
 		goto fail;
+	peer_fill(ts->s, &tc->last);
+	tc->has_last = 1;
 	if (verify_peer(tc, ts, host, err) == -1) {
 		/* tell the server why, if the socket takes it at once */
 		gnutls_alert_send(ts->s, GNUTLS_AL_FATAL,
@@ -498,6 +566,8 @@ tls_start(struct tls_client *tc, struct conn *c, const char *host,
 		goto fail;
 	}
 	make_info(ts, tc->verify || tc->has_pin);
+	tc->last.checked = tc->verify || tc->has_pin;
+	ts->checked = tc->last.checked;
 	ts->io.read = tls_io_read;
 	ts->io.write = tls_io_write;
 	ts->io.pending = tls_io_pending;

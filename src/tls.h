@@ -72,6 +72,28 @@ const char *tls_version(const struct tls_session *s);
  * transport (conn reports those as EIO), or "" (borrowed). */
 const char *tls_last_error(const struct tls_session *s);
 
+/* What the server showed in a handshake (`outbox test`).  Strings are
+ * "" when unknown; subject and issuer are RFC 4514 DNs as GnuTLS prints
+ * them ("CN=localhost,O=Example"). */
+struct tls_peer {
+	char	 version[16];	/* "TLSv1.3" */
+	char	 cipher[48];	/* "AES-256-GCM" */
+	char	 subject[256];	/* of the end-entity certificate */
+	char	 issuer[256];
+	char	 names[256];	/* its DNS/IP subjectAltNames, or its CN */
+	int64_t	 not_after;	/* expiry, seconds since the epoch; -1 */
+	int	 checked;	/* the chain and name (or a pin) were
+				 * checked and passed */
+};
+
+/* tls_peer: the handshake of session S into P. */
+void	tls_peer(const struct tls_session *s, struct tls_peer *p);
+/* tls_client_last_peer: what the server of TC's last tls_start showed
+ * when its handshake completed, also when the certificate check then
+ * failed (p->checked 0); 0, or -1 when the last handshake did not get
+ * that far (P untouched). */
+int	tls_client_last_peer(const struct tls_client *tc, struct tls_peer *p);
+
 /* tls_session_free: send close_notify if the socket takes it at once (no
  * waiting), then free.  NULL is fine. */
 void	tls_session_free(struct tls_session *s);

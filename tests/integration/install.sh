@@ -29,9 +29,8 @@ mkdir -p "$T/queue"
 OUTBOX_CONF=$T/example.conf "$bin" config --check > "$T/check.out" 2>&1 ||
     fail "the example configuration: $(cat "$T/check.out")"
 
-# configured with --enable-sendmail-links: the hook's lines are live
-# (automake comments out those of the branch not taken)
-if grep -q '^	\$(LN_S) .\$(bindir)/outbox' "$b/Makefile"; then
+# configured with --enable-sendmail-links
+if grep -q '^SENDMAIL_LINKS = yes' "$b/Makefile"; then
 	sm=$(find "$root" -path '*/sbin/sendmail')
 	[ -L "$sm" ] || fail "no sbin/sendmail link"
 	# the link names the installed path (outside DESTDIR)

@@ -28,7 +28,7 @@ ln -s "$OUTBOX" "$T/mailq"
 
 # check.py JSON PHASE: the schema of CLI.md, exactly, and the values.
 cat > "$T/check.py" <<'PY'
-import json, re, sys
+import json, os, re, sys
 path, phase = sys.argv[1], sys.argv[2]
 def die(m):
     sys.exit('%s (%s): %s' % (path, phase, m))
@@ -37,7 +37,7 @@ def size(p):
 q = json.load(open(path))
 if not isinstance(q, list):
     die('not a list')
-MKEYS = {'id', 'sender', 'arrival', 'size', 'held', 'recipients'}
+MKEYS = {'id', 'sender', 'arrival', 'size', 'held', 'owner', 'recipients'}
 RKEYS = {'address', 'state', 'attempts', 'next_attempt', 'last_result'}
 ISO = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
 for m in q:
@@ -49,6 +49,9 @@ for m in q:
         die('bad arrival %r' % m['arrival'])
     if m['held'] is not False:
         die('held %r' % m['held'])
+    # sendmail records the submitting user's uid (ours)
+    if m['owner'] != os.getuid():
+        die('owner %r, not %d' % (m['owner'], os.getuid()))
     if type(m['size']) is not int:
         die('size %r' % m['size'])
     for r in m['recipients']:

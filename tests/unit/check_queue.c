@@ -144,6 +144,7 @@ struct put {
 	int64_t	 now;
 	const size_t *pieces;	/* write sizes, cycled; NULL = 64 KiB */
 	size_t	 npieces;
+	uint32_t owner;		/* 0 = not set (QUEUE_NO_OWNER) */
 };
 
 /* put_msg: submit P.  0 with *ID, or -1 with ERR.  No ck_assert here:
@@ -177,6 +178,8 @@ put_msg(struct queue *q, const struct put *p, uint64_t *id,
 		off += n;
 	}
 	(void)ob_snprintf(sender, sizeof sender, "s%u@example.org", p->seed);
+	if (p->owner != 0)
+		queue_sub_owner(s, p->owner);
 	if (queue_sub_commit(s, sender, rcpts, p->nrcpt ? p->nrcpt : 1,
 	    p->flags, p->now, err) == -1)
 		goto done;
@@ -195,7 +198,7 @@ static uint64_t
 put_ok(struct queue *q, unsigned seed, uint64_t size, size_t nrcpt,
     int64_t now)
 {
-	struct put p = { seed, size, nrcpt, 0, now, NULL, 0 };
+	struct put p = { seed, size, nrcpt, 0, now, NULL, 0, 0 };
 	struct ob_err err;
 	uint64_t id = 0;
 
@@ -519,7 +522,8 @@ START_TEST(open_missing)
 	ck_assert_int_eq(err.kind, OB_PERM);
 	ck_assert_int_eq(err.ex, EX_CANTCREAT);
 	(void)ob_snprintf(want, sizeof want,
-	    "queue directory %s does not exist", p);
+	    "queue directory %s does not exist (create it, writable by "
+	    "the daemon's user, or set queue_dir)", p);
 	ck_assert_str_eq(err.text, want);
 	free(p);
 }
@@ -586,7 +590,7 @@ static const struct {
 	size_t	 len;
 	unsigned long ver;	/* in the message; 0 = "corrupt" */
 } schemas[] = {
-	{ { 0, 0, 0, 3 }, 4, 3 },
+	{ { 0, 0, 0, 4 }, 4, 4 },
 	{ { 0, 0, 0, 0 }, 4, 0 },
 	{ { 0xff, 0xff, 0xff, 0xff }, 4, 4294967295UL },
 	{ { 1, 0, 0, 0 }, 4, 16777216UL },	/* little-endian 1 */
@@ -620,8 +624,8 @@ START_TEST(open_schema)
 		ck_assert_int_eq(err.ex, EX_CONFIG);
 		if (schemas[_i].len == 4)
 			(void)ob_snprintf(want, sizeof want, "queue %s has "
-			    "schema version %lu, this outbox understands 2",
-			    g_dir, schemas[_i].ver);
+			    "schema version %lu, this outbox understands %d",
+			    g_dir, schemas[_i].ver, QUEUE_SCHEMA_VERSION);
 		else
 			(void)ob_snprintf(want, sizeof want,
 			    "queue %s has a corrupt schema version", g_dir);
@@ -693,7 +697,7 @@ START_TEST(open_version_restored)
 	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
 	ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
 	ck_assert_uint_eq(v.mv_size, 4);
-	ck_assert_mem_eq(v.mv_data, "\0\0\0\2", 4);
+	ck_assert_mem_eq(v.mv_data, "\0\0\0\3", 4);
 	raw_close(env, txn);
 }
 END_TEST
@@ -1197,7 +1201,7 @@ END_TEST
 
 START_TEST(claim_held)
 {
-	struct put p = { 1, 10, 1, QM_HELD, 0, NULL, 0 };
+	struct put p = { 1, 10, 1, QM_HELD, 0, NULL, 0, 0 };
 	struct queue_msg *m;
 	struct ob_err err;
 	uint64_t held, id, got[4];
@@ -1841,7 +1845,7 @@ END_TEST
 
 START_TEST(full_small)
 {
-	struct put p = { 0, 200 * KiB, 2, 0, 0, NULL, 0 };
+	struct put p = { 0, 200 * KiB, 2, 0, 0, NULL, 0, 0 };
 	struct seen_list l;
 	struct ob_err err;
 	uint64_t id[64];
@@ -1964,7 +1968,7 @@ START_TEST(full_resized)
 	ck_assert_int_eq(pipe(go), 0);
 	ck_assert_int_ge(pid = fork(), 0);
 	if (pid == 0) {
-		struct put p = { 0, 4 * MiB, 1, 0, 0, NULL, 0 };
+		struct put p = { 0, 4 * MiB, 1, 0, 0, NULL, 0, 0 };
 		struct queue *q;
 		uint64_t id;
 		unsigned i;
@@ -2186,12 +2190,12 @@ START_TEST(upgrade_v1)
 	ck_assert_uint_eq(stat_ok(g_q).dests, 0);
 	q_close();
 
-	/* version 2 now, "dest" there, the records still version 1 */
+	/* version 3 now, "dest" there, the records still version 1 */
 	env = raw_open(&txn);
 	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
 	ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
 	ck_assert_uint_eq(v.mv_size, 4);
-	ck_assert_mem_eq(v.mv_data, "\0\0\0\2", 4);
+	ck_assert_mem_eq(v.mv_data, "\0\0\0\3", 4);
 	ck_assert_int_eq(mdb_dbi_open(txn, "dest", 0, &dbi), 0);
 	be64(key, id);
 	ck_assert_int_eq(raw_first(txn, "msg", key, 8), 1);
@@ -2218,7 +2222,7 @@ START_TEST(upgrade_v1)
 
 	env = raw_open(&txn);
 	be64(key, id);
-	ck_assert_int_eq(raw_first(txn, "msg", key, 8), 2);
+	ck_assert_int_eq(raw_first(txn, "msg", key, 8), 3);
 	for (i = 0; i < 3; i++) {
 		raw_key_idn(key, id, i);
 		ck_assert_int_eq(raw_first(txn, "rcpt", key, 12), 2);
@@ -2251,7 +2255,7 @@ END_TEST
 
 /* Records that do not decode: each reported as corrupt, never read past.
  * Each row replaces the message record or recipient 0 of a message. */
-enum rec_field { RF_END, RF_U8, RF_U16, RF_STR };
+enum rec_field { RF_END, RF_U8, RF_U16, RF_U32, RF_STR };
 
 static const struct {
 	const char *what;
@@ -2278,8 +2282,14 @@ static const struct {
 	    { RF_STR, 0, "" }, { RF_U8, 0, NULL }, { RF_END, 0, NULL } }, 0 },
 	{ "msg v2 envid past the end", 0, 2, { { RF_U8, 0, NULL },
 	    { RF_U16, 5, NULL }, { RF_END, 0, NULL } }, 0 },
-	{ "msg v3", 0, 3, { { RF_U8, 0, NULL }, { RF_STR, 0, "" },
-	    { RF_END, 0, NULL } }, 0 },
+	{ "msg v3", 0, 3, { { RF_U8, QRET_FULL, NULL }, { RF_STR, 0, "e3" },
+	    { RF_U32, 1234, NULL }, { RF_END, 0, NULL } }, 1 },
+	{ "msg v3 without owner", 0, 3, { { RF_U8, 0, NULL },
+	    { RF_STR, 0, "" }, { RF_END, 0, NULL } }, 0 },
+	{ "msg v3 short owner", 0, 3, { { RF_U8, 0, NULL },
+	    { RF_STR, 0, "" }, { RF_U16, 0, NULL }, { RF_END, 0, NULL } }, 0 },
+	{ "msg v4", 0, 4, { { RF_U8, 0, NULL }, { RF_STR, 0, "" },
+	    { RF_U32, 0, NULL }, { RF_END, 0, NULL } }, 0 },
 	{ "rcpt v1", 1, 1, { { RF_END, 0, NULL } }, 1 },
 	{ "rcpt v2", 1, 2, { { RF_U8, QN_DELAY, NULL },
 	    { RF_STR, 0, "rfc822;x@y" }, { RF_STR, 0, "mx" },
@@ -2291,7 +2301,37 @@ static const struct {
 	{ "rcpt v1 with v2 fields", 1, 1, { { RF_U8, 0, NULL },
 	    { RF_STR, 0, "" }, { RF_STR, 0, "" }, { RF_END, 0, NULL } }, 0 },
 	{ "rcpt v0", 1, 0, { { RF_END, 0, NULL } }, 0 },
+	{ "rcpt v3", 1, 3, { { RF_U8, 0, NULL },
+	    { RF_STR, 0, "" }, { RF_STR, 0, "" }, { RF_END, 0, NULL } }, 0 },
 };
+
+/* The submitting uid is kept, through updates too; none means none. */
+START_TEST(owner_kept)
+{
+	struct put p = { 3, 100, 2, 0, T, NULL, 0, 1001 };
+	struct queue_msg *m;
+	struct ob_err err;
+	uint64_t id, id2, got[2];
+
+	q_open(0);
+	ck_assert_int_eq(put_msg(g_q, &p, &id, &err), 0);
+	id2 = put_ok(g_q, 4, 100, 1, T);
+	m = load_ok(g_q, id);
+	ck_assert_uint_eq(m->owner, 1001);
+	queue_msg_free(m);
+	m = load_ok(g_q, id2);
+	ck_assert_uint_eq(m->owner, QUEUE_NO_OWNER);
+	queue_msg_free(m);
+	ck_assert_uint_eq(claim(g_q, T, 0, 0, LEASE, got, 2), 2);
+	m = load_ok(g_q, id);
+	m->rcpt[0].state = QR_DELIVERED;
+	ck_assert_int_eq(queue_update(g_q, &m, 1, T + 10, &err), 0);
+	queue_msg_free(m);
+	m = load_ok(g_q, id);
+	ck_assert_uint_eq(m->owner, 1001);
+	queue_msg_free(m);
+}
+END_TEST
 
 START_TEST(record_versions)
 {
@@ -2322,6 +2362,9 @@ START_TEST(record_versions)
 		case RF_U16:
 			wb_u16(&b, recs[_i].tail[i].v);
 			break;
+		case RF_U32:
+			wb_u32(&b, recs[_i].tail[i].v);
+			break;
 		case RF_STR:
 			wb_str(&b, recs[_i].tail[i].s);
 			break;
@@ -2349,6 +2392,13 @@ START_TEST(record_versions)
 		if (recs[_i].ver == 2 && !recs[_i].rcpt) {
 			ck_assert_int_eq(m->ret, QRET_HDRS);
 			ck_assert_str_eq(m->envid, "e1");
+		}
+		/* the owner: only version 3 message records have one */
+		ck_assert_uint_eq(m->owner, recs[_i].ver == 3 ? 1234 :
+		    QUEUE_NO_OWNER);
+		if (recs[_i].ver == 3) {
+			ck_assert_int_eq(m->ret, QRET_FULL);
+			ck_assert_str_eq(m->envid, "e3");
 		}
 		if (recs[_i].ver == 2 && recs[_i].rcpt) {
 			ck_assert_uint_eq(m->rcpt[0].notify, QN_DELAY);
@@ -4065,6 +4115,7 @@ main(void)
 
 	tc = tc_new(s, "schema2", 10);
 	tcase_add_test(tc, upgrade_v1);
+	tcase_add_test(tc, owner_kept);
 	tcase_add_loop_test(tc, record_versions, 0, NELEM(recs));
 
 	tc = tc_new(s, "dsn", 10);
