@@ -30,46 +30,6 @@ rcpt_state(int s)
 	return state_name[s];
 }
 
-/* json_str: S as a JSON string.  Valid UTF-8 passes through; other octets
- * are escaped as \u00XX (read as Latin-1) so the output is always JSON. */
-static void
-json_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (s == NULL) {
-		fputs("null", f);
-		return;
-	}
-	putc('"', f);
-	while (*p) {
-		size_t n = 0, k;
-
-		if (*p >= 0xc2 && *p <= 0xdf)
-			n = 1;
-		else if (*p >= 0xe0 && *p <= 0xef)
-			n = 2;
-		else if (*p >= 0xf0 && *p <= 0xf4)
-			n = 3;
-		for (k = 1; k <= n; k++)
-			if ((p[k] & 0xc0) != 0x80)
-				break;
-		if (n && k > n) {
-			fwrite(p, 1, n + 1, f);
-			p += n + 1;
-			continue;
-		}
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			putc(*p, f);
-		p++;
-	}
-	putc('"', f);
-}
-
 static void
 json_time(FILE *f, int64_t t)
 {
@@ -115,7 +75,7 @@ list_json(const struct queue_msg *m, void *arg)
 		return 0;
 	fputs(ls->n++ ? ",\n" : "\n", f);
 	fprintf(f, "{\"id\":\"%s\",\"sender\":", m->idstr);
-	json_str(f, m->sender);
+	ob_json_str(f, m->sender);
 	fputs(",\"arrival\":", f);
 	json_time(f, m->arrival);
 	fprintf(f, ",\"size\":%llu,\"held\":%s,\"owner\":",
@@ -129,7 +89,7 @@ list_json(const struct queue_msg *m, void *arg)
 		const struct queue_rcpt *r = &m->rcpt[i];
 
 		fputs(i ? ",{\"address\":" : "{\"address\":", f);
-		json_str(f, r->addr);
+		ob_json_str(f, r->addr);
 		fprintf(f, ",\"state\":\"%s\",\"attempts\":%lu,"
 		    "\"next_attempt\":", rcpt_state(r->state),
 		    (unsigned long)r->attempts);
@@ -139,7 +99,7 @@ list_json(const struct queue_msg *m, void *arg)
 		else
 			fputs("null", f);
 		fputs(",\"last_result\":", f);
-		json_str(f, r->last_result);
+		ob_json_str(f, r->last_result);
 		putc('}', f);
 	}
 	fputs("]}", f);

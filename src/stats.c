@@ -44,7 +44,6 @@ static const char *const state_name[] = { "due", "waiting", "held",
 
 static struct stats_dest *dest_get(struct stats *, const char *);
 static int	dest_cmp(const void *, const void *);
-static void	json_str(FILE *, const char *);
 static void	fmt_age(char *, size_t, int64_t);
 static const char *text_safe(char *, size_t, const char *);
 
@@ -313,25 +312,6 @@ stats_text(const struct stats *st, FILE *f)
 
 /* ---- JSON -------------------------------------------------------------- */
 
-/* json_str: S as a JSON string; every octet outside printable ASCII is
- * escaped as \u00XX, so the output is JSON whatever the input. */
-static void
-json_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	putc('"', f);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			putc(*p, f);
-	}
-	putc('"', f);
-}
-
 static void
 json_counts(FILE *f, const uint64_t *n)
 {
@@ -372,7 +352,7 @@ stats_json(const struct stats *st, FILE *f)
 	fputs(",\"destinations\":[", f);
 	for (i = 0; i < top; i++) {
 		fputs(i ? ",\n{\"destination\":" : "\n{\"destination\":", f);
-		json_str(f, st->dest[i].name);
+		ob_json_str(f, st->dest[i].name);
 		for (w = 0; w < STATS_NWIN; w++) {
 			fprintf(f, ",\"%s\":", stats_win_name[w]);
 			json_counts(f, st->dest[i].n[w]);

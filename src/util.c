@@ -673,3 +673,43 @@ ob_b64_decode(const char *in, size_t n, void *out, size_t outsz)
 	}
 	return (int)o;
 }
+
+/* ob_json_str: S as a JSON string.  Valid UTF-8 passes through; other octets
+ * are escaped as \u00XX (read as Latin-1) so the output is always JSON. */
+void
+ob_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	putc('"', f);
+	while (*p) {
+		size_t n = 0, k;
+
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3;
+		for (k = 1; k <= n; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				break;
+		if (n && k > n) {
+			fwrite(p, 1, n + 1, f);
+			p += n + 1;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			putc(*p, f);
+		p++;
+	}
+	putc('"', f);
+}

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Error kinds: can a retry help? */
@@ -111,5 +112,10 @@ void	fmt_iso_time(char *dst, size_t n, int64_t t_ms);
 /* ascii helpers, independent of locale */
 int	ob_strcasecmp(const char *a, const char *b);
 int	ob_strncasecmp(const char *a, const char *b, size_t n);
+
+/* ob_json_str: S as a JSON string on F ("null" for NULL).  Valid UTF-8
+ * passes through; other octets are escaped as \u00XX (read as Latin-1),
+ * so the output is always JSON. */
+void	ob_json_str(FILE *f, const char *s);
 
 #endif
