@@ -11,7 +11,7 @@ b=$(cd "${1:?usage: tests/valgrind.sh BUILDDIR [TEST...]}" && pwd)
 shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || set -- send_t results bounces admin relay_auth send_bs listen_auth \
-    mx_delivery
+    mx_delivery outbox_test stats flush_quiet
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind.sh: no valgrind" >&2; exit 77; }
 w=$(mktemp -d "${TMPDIR:-/tmp}/outbox-vg.XXXXXX")
 trap 'rm -rf "$w"' EXIT
