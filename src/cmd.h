@@ -7,6 +7,7 @@
 #define OUTBOX_CMD_H
 
 #include "conf.h"
+#include "util.h"
 
 /* Options common to every command. */
 struct cmd_opts {
@@ -22,6 +23,18 @@ struct conf *cmd_conf(const struct cmd_opts *o, const char *ident);
 /* cmd_conf_try: the same file, loaded without exiting or touching the
  * logging: NULL after printing the errors (SIGHUP reload). */
 struct conf *cmd_conf_try(const struct cmd_opts *o);
+
+/* cmd_queue_open: open C's queue; in setgid mode with the queue's group
+ * for just that (priv.h: LMDB keeps its descriptors).  0, or -1 with
+ * ERR. */
+struct queue;
+int	cmd_queue_open(const struct conf *c, struct queue **qp,
+	    struct ob_err *err);
+/* cmd_open: cmd_conf (IDENT) and cmd_queue_open for a command: 0 with
+ * *CP and *QP, or the exit status after printing why (nothing left
+ * open). */
+int	cmd_open(const struct cmd_opts *o, const char *ident, struct conf **cp,
+	    struct queue **qp);
 
 int	cmd_sendmail(int argc, char **argv, struct cmd_opts *o);
 int	cmd_queue(int argc, char **argv, struct cmd_opts *o);

@@ -81,19 +81,9 @@ static int	delete_one(struct admin *, uint64_t, const char *, int,
 static int
 admin_open(struct admin *a, const struct cmd_opts *o)
 {
-	struct ob_err err;
-
 	memset(a, 0, sizeof *a);
-	a->c = cmd_conf(o, "outbox");
 	a->now = ob_now_ms();
-	if (queue_open(&a->q, a->c->queue_dir, a->c->queue_max_size,
-	    &err) == -1) {
-		fprintf(stderr, "outbox: %s\n", err.text);
-		conf_free(a->c);
-		a->c = NULL;
-		return admin_qerr(&err);
-	}
-	return 0;
+	return cmd_open(o, "outbox", &a->c, &a->q);
 }
 
 /* admin_close: close what admin_open opened; RC, or EX_IOERR when stdout

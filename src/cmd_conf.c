@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "log.h"
 #include "priv.h"
+#include "queue.h"
 
 struct conf *
 cmd_conf(const struct cmd_opts *o, const char *ident)
@@ -72,4 +73,31 @@ cmd_conf_try(const struct cmd_opts *o)
 		return NULL;
 	}
 	return c;
+}
+
+int
+cmd_queue_open(const struct conf *c, struct queue **qp, struct ob_err *err)
+{
+	int r;
+
+	if (priv_raise(err) == -1)
+		return -1;
+	r = queue_open(qp, c->queue_dir, c->queue_max_size, err);
+	priv_lower();
+	return r;
+}
+
+int
+cmd_open(const struct cmd_opts *o, const char *ident, struct conf **cp,
+    struct queue **qp)
+{
+	struct ob_err err;
+
+	*cp = cmd_conf(o, ident);	/* exits EX_CONFIG on errors */
+	if (cmd_queue_open(*cp, qp, &err) == 0)
+		return 0;
+	fprintf(stderr, "outbox: %s\n", err.text);
+	conf_free(*cp);
+	*cp = NULL;
+	return err.ex ? err.ex : EX_TEMPFAIL;
 }

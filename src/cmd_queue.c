@@ -166,19 +166,13 @@ cmd_queue(int argc, char **argv, struct cmd_opts *o)
 			return EX_USAGE;
 		}
 	}
-	c = cmd_conf(o, "outbox");
 	ls.now = ob_now_ms();
 	ls.mine_only = priv_mode();
 	/* setgid: the group opens the queue, and is given up for good */
-	r = priv_raise(&err);
-	if (r == 0)
-		r = queue_open(&q, c->queue_dir, c->queue_max_size, &err);
+	r = cmd_open(o, "outbox", &c, &q);
 	priv_drop();
-	if (r == -1) {
-		fprintf(stderr, "outbox: %s\n", err.text);
-		conf_free(c);
-		return err.ex ? err.ex : EX_TEMPFAIL;
-	}
+	if (r != 0)
+		return r;
 	if (json)
 		putc('[', stdout);
 	r = queue_foreach(q, json ? list_json : list_table, &ls, &err);

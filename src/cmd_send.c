@@ -453,21 +453,6 @@ send_head(const struct conf *c, const struct send_opts *so,
 	return send_write(st, "", 0, 1, err);
 }
 
-/* send_queue_open: open the queue, with the queue's group for just that
- * in setgid mode (LMDB keeps its descriptors: reading the message and
- * writing it need no group).  0, or -1 with ERR. */
-static int
-send_queue_open(const struct conf *c, struct queue **qp, struct ob_err *err)
-{
-	int r;
-
-	if (priv_raise(err) == -1)
-		return -1;
-	r = queue_open(qp, c->queue_dir, c->queue_max_size, err);
-	priv_lower();
-	return r;
-}
-
 static int
 send_message(const struct conf *c, const struct send_opts *so,
     struct ob_err *err)
@@ -493,7 +478,7 @@ send_message(const struct conf *c, const struct send_opts *so,
 	send_user(user, sizeof user, gecos, sizeof gecos);
 	if (send_sender(c, so, user, &sender, err) == -1)
 		goto fail;
-	if (send_queue_open(c, &q, err) == -1)
+	if (cmd_queue_open(c, &q, err) == -1)
 		goto fail;
 	if (queue_sub_begin(q, &st.sub, err) == -1)
 		goto fail;
@@ -704,7 +689,7 @@ send_smtp(const struct conf *c, const struct cmd_opts *o)
 	ri.user = user;
 	ri.has_owner = 1;
 	ri.owner = (uint32_t)getuid();
-	if (send_queue_open(c, &q, &err) == -1) {
+	if (cmd_queue_open(c, &q, &err) == -1) {
 		/* RFC 5321 3.1: the server may refuse at the greeting */
 		printf("421 4.3.0 %s %s\r\n", c->helo_name, err.text);
 		fflush(stdout);

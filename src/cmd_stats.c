@@ -35,12 +35,8 @@ cmd_stats(int argc, char **argv, struct cmd_opts *o)
 			return EX_USAGE;
 		}
 	}
-	c = cmd_conf(o, "outbox");	/* exits EX_CONFIG on errors */
-	if (queue_open(&q, c->queue_dir, c->queue_max_size, &err) == -1) {
-		fprintf(stderr, "outbox: %s\n", err.text);
-		conf_free(c);
-		return err.ex ? err.ex : EX_TEMPFAIL;
-	}
+	if ((r = cmd_open(o, "outbox", &c, &q)) != 0)
+		return r;
 	r = stats_collect(q, ob_now_ms(), &st, &err);
 	queue_close(q);
 	conf_free(c);

@@ -384,6 +384,10 @@ dt_sess_fail(struct dt *t, int k, const char *text)
 	else if (k == -2)
 		hint = "check the port and tls (implicit TLS on 465, "
 		    "STARTTLS on 587 and 25)";
+	else if (strstr(text, "timeout after ") != NULL)
+		hint = "the server did not answer in time: check that it is "
+		    "an SMTP server and not overloaded, or raise "
+		    "greeting_timeout / command_timeout";
 	else if (strstr(text, "does not offer STARTTLS") != NULL)
 		hint = "use the relay's submission port (587, STARTTLS) or "
 		    "465 with tls implicit; tls opportunistic allows clear "

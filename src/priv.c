@@ -59,9 +59,7 @@ priv_member(gid_t gid)
 
 	if ((n = getgroups(0, NULL)) <= 0)
 		return 0;
-	v = calloc((size_t)n, sizeof *v);
-	if (v == NULL)
-		return 0;
+	v = xcalloc((size_t)n, sizeof *v);
 	n = getgroups(n, v);
 	for (i = 0; i < n; i++)
 		if (v[i] == gid)

@@ -1270,14 +1270,9 @@ sd_help(struct smtpd *s, char *arg, struct smtpd_ev *e)
 	(void)arg;
 	(void)e;
 	/* only what this session can use */
-	sd_reply(s, s->conf.tls_available && !s->tls_up ?
-	    sd_auth_possible(s) ? "214 2.0.0 Commands: EHLO HELO MAIL RCPT "
-	    "DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH" :
-	    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT "
-	    "HELP VRFY STARTTLS" : sd_auth_possible(s) ?
-	    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT "
-	    "HELP VRFY AUTH" : "214 2.0.0 Commands: EHLO HELO MAIL RCPT "
-	    "DATA RSET NOOP QUIT HELP VRFY");
+	sd_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP "
+	    "QUIT HELP VRFY%s%s", s->conf.tls_available && !s->tls_up ?
+	    " STARTTLS" : "", sd_auth_possible(s) ? " AUTH" : "");
 	return SMTPD_EV_NONE;
 }
 

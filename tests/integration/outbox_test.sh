@@ -167,6 +167,32 @@ last_line dead | grep -q "^=== Failed: .*127.0.0.1.*: check the relay's host and
     fail "nothing listening: last line: $(last_line dead)"
 empty_queue "a dead relay"
 
+# ---- a peer that accepts and never greets: 75 within the timeout ------------
+cat > "$T/mute.py" <<'PY'
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+s.settimeout(60)		# never outlive the test by much
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+c, _ = s.accept()
+time.sleep(60)			# say nothing
+PY
+python3 "$T/mute.py" "$T/mute.port" </dev/null >/dev/null 2>&1 &
+MUTE=$!
+wait_for test -s "$T/mute.port" || fail "the mute server did not start"
+write_conf "relay 127.0.0.1:$(cat "$T/mute.port")" "greeting_timeout 1s"
+t0=$(date +%s)
+obt mute rcpt@example.net
+kill "$MUTE" 2>/dev/null
+assert_eq "$rc" 75 "a mute server: exit status"
+[ $(( $(date +%s) - t0 )) -le 10 ] || fail "a mute server held outbox test too long"
+last_line mute | grep -q '^=== Failed: .*timeout after 1s.*: the server did not answer in time' ||
+    fail "a mute server: last line: $(last_line mute)"
+empty_queue "a mute server"
+
 # ---- a relay list: the dead first one shown, the second one used ------------
 start_server plain
 # shellcheck disable=SC2154 # plain_PORT: set by start_server
